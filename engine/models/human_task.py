@@ -1,0 +1,49 @@
+"""Ready and finished human tasks, mirrored from the workflow so inboxes are plain indexed SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, utcnow
+
+
+class TaskStatus(enum.StrEnum):
+    READY = "ready"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class HumanTask(Base):
+    """A user or manual task: who may act (role in an agency, or one assignee), and when it is due."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "task_guid"),
+        Index("ix_human_task_inbox", "status", "agency_id", "role"),
+        Index("ix_human_task_assignee", "status", "assignee_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_guid: Mapped[str] = mapped_column(String(36))
+    process_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    lane: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str | None] = mapped_column(String(40))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    status: Mapped[TaskStatus] = mapped_column(
+        Enum(TaskStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=TaskStatus.READY,
+    )
+    form_schema: Mapped[str | None] = mapped_column(String(300))
+    form_ui_schema: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[dt.datetime | None] = mapped_column()
+    completed_at: Mapped[dt.datetime | None] = mapped_column()
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

@@ -1,0 +1,238 @@
+"""Start instances and complete tasks: load -> apply -> run engine steps -> save, in one transaction.
+
+Every write runs under the per-instance lock and saves state, task rows, outbox, next timer due and audit
+events together, so a crash never leaves them disagreeing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine import audit, clock
+from engine.assignment import NotAllowed, can_see_instance, check_may_complete, holds_master_role
+from engine.db import Database
+from engine.forms import forbidden_keys, validate_form_data
+from engine.human_tasks import sync_human_tasks
+from engine.locking import InstanceNotFound, lock_instance
+from engine.models import (
+    Agency, HumanTask, InstanceStatus, OutboxMessage, ProcessInstance, ProcessVersion, TaskStatus, User,
+)
+from engine.scripts import script_engine
+from engine.specs import latest_version, load_form
+from engine.state import dump_state, load_workflow, new_workflow
+
+MAX_ENGINE_PASSES = 50
+
+
+class NotFound(LookupError):
+    """Not found, or not visible to this user (never reveal another agency's objects)."""
+
+
+class TaskNotReady(Exception):
+    """The task was completed or cancelled already."""
+
+
+class FormInvalid(ValueError):
+    """Submitted data failed validation; `fields` maps field -> message."""
+
+    def __init__(self, fields: dict[str, str]):
+        self.fields = fields
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+
+
+@dataclass
+class HostContext:
+    """What service-task handlers see: the open transaction, the instance, and who acted."""
+
+    session: Session
+    instance: ProcessInstance
+    actor: User | None
+
+
+def _check_data(data) -> dict:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise FormInvalid({"_form": "資料必須是物件 data must be a JSON object"})
+    bad = forbidden_keys(data)
+    if bad:
+        raise FormInvalid(dict.fromkeys(bad, "保留字 'typename' is a reserved key"))
+    return data
+
+
+def _injected(user: User, agency: Agency) -> dict:
+    """Data the engine puts into every new instance: who started it, for which agency."""
+    return {
+        "applicant": user.username, "applicant_name": user.display_name or user.username,
+        "applicant_is_vendor": bool(user.is_vendor), "agency": agency.code, "agency_name": agency.name,
+        "started_at": clock.now().isoformat(),
+    }
+
+
+def _run_engine(workflow: BpmnWorkflow) -> None:
+    """Run engine steps until only human tasks, timers or messages are left."""
+    for _ in range(MAX_ENGINE_PASSES):
+        workflow.refresh_waiting_tasks()
+        workflow.do_engine_steps()
+        if not workflow.get_tasks(state=TaskState.READY, manual=False):
+            return
+
+
+def _next_timer_due(workflow: BpmnWorkflow) -> dt.datetime | None:
+    due = []
+    for event in workflow.waiting_events():
+        if event.event_type.endswith("TimerEventDefinition") and isinstance(event.value, str):
+            try:
+                when = dt.datetime.fromisoformat(event.value)
+            except ValueError:
+                continue
+            due.append(when if when.tzinfo else when.replace(tzinfo=dt.UTC))
+    return min(due) if due else None
+
+
+def _drain_events(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    """Persist thrown messages now: get_events() empties the workflow's own outbox."""
+    for event in workflow.get_events():
+        if isinstance(event, BpmnEvent) and type(event.event_definition).__name__.endswith("MessageEventDefinition"):
+            session.add(OutboxMessage(
+                instance_id=instance.id, name=event.event_definition.name,
+                payload=event.payload if isinstance(event.payload, dict) else {"value": event.payload},
+                correlations=event.correlations or {}, created_at=clock.now(),
+            ))
+
+
+def _advance(session: Session, instance: ProcessInstance, version: ProcessVersion, workflow: BpmnWorkflow,
+             actor: User | None, before: str | None) -> None:
+    """Run the workflow forward and save everything about it in the current transaction."""
+    try:
+        _run_engine(workflow)
+        instance.error_message = None
+    except SpiffWorkflowException as exc:
+        instance.error_message = str(exc).split("\n")[0][:2000]
+    ready = sync_human_tasks(session, instance, version, workflow)
+    _drain_events(session, instance, workflow)
+    if instance.error_message:
+        instance.status = InstanceStatus.ERROR
+    elif workflow.is_completed():
+        instance.status, instance.ended_at = InstanceStatus.COMPLETED, clock.now()
+    else:
+        instance.status = InstanceStatus.RUNNING if ready else InstanceStatus.WAITING
+    instance.state_json = dump_state(workflow)
+    instance.next_due_at = _next_timer_due(workflow)
+    instance.updated_at = clock.now()
+    if instance.status.value != before:
+        who = actor.username if actor else None
+        detail = {"error": instance.error_message} if instance.error_message else {}
+        audit.record(session, f"instance_{instance.status.value}", who, instance.id, before=before,
+                     after=instance.status.value, **detail)
+
+
+def _start_agency(session: Session, user: User, agency_code: str | None) -> Agency:
+    if not agency_code or agency_code == user.agency.code:
+        return user.agency
+    agency = session.scalar(select(Agency).where(Agency.code == agency_code))
+    if agency is None:
+        raise NotFound(f"agency '{agency_code}' not found")
+    if not holds_master_role(session, user.id):
+        raise NotAllowed("只能為自己的機關啟動流程 You may start processes only for your own agency")
+    return agency
+
+
+def start_instance(db: Database, process_id: str, user_id: int, agency_code: str | None = None,
+                   data: dict | None = None) -> int:
+    """Start the latest version of a process for an agency; returns the new instance id."""
+    data = _check_data(data)
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        version = latest_version(session, process_id)
+        if version is None or not version.is_executable:
+            raise NotFound(f"process '{process_id}' is not deployed")
+        agency = _start_agency(session, user, agency_code)
+        instance = ProcessInstance(process_id=process_id, process_version_id=version.id,
+                                   version=version.deployment_id, agency_id=agency.id, started_by_id=user.id,
+                                   status=InstanceStatus.RUNNING, started_at=clock.now(), state_json="")
+        session.add(instance)
+        session.flush()
+        workflow = new_workflow(version, script_engine(HostContext(session, instance, user)))
+        workflow.task_tree.data.update({**data, **_injected(user, agency)})
+        audit.record(session, "instance_started", user.username, instance.id, after="running",
+                     process_id=process_id, version=version.deployment_id)
+        _advance(session, instance, version, workflow, user, "running")
+        return instance.id
+
+
+def _instance_of_task(db: Database, task_id: int) -> int:
+    # A separate read: the write transaction must begin with the lock (see engine/locking.py).
+    with db.sessions() as session:
+        instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+    if instance_id is None:
+        raise NotFound(f"task {task_id} not found")
+    return instance_id
+
+
+def _locked_task(session: Session, task_id: int, instance_id: int, user: User) -> tuple[ProcessInstance,
+                                                                                          HumanTask]:
+    try:
+        instance = lock_instance(session, instance_id)
+    except InstanceNotFound:
+        raise NotFound(f"task {task_id} not found") from None
+    task = session.get(HumanTask, task_id, populate_existing=True)
+    if not can_see_instance(session, user, instance.id):
+        raise NotFound(f"task {task_id} not found")
+    if task.status != TaskStatus.READY:
+        raise TaskNotReady(f"task {task_id} is {task.status.value}, no longer ready")
+    return instance, task
+
+
+def complete_task(db: Database, task_id: int, user_id: int, data: dict | None) -> int:
+    """Validate the form data, complete the task and run the process on; returns the instance id."""
+    instance_id = _instance_of_task(db, task_id)
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        instance, task = _locked_task(session, task_id, instance_id, user)
+        check_may_complete(session, user, task, instance)
+        data = _check_data(data)
+        schema = load_form(session, instance.version, task.form_schema)
+        errors = validate_form_data(schema, data) if schema else {}
+        if errors:
+            raise FormInvalid(errors)
+        version = session.get(ProcessVersion, instance.process_version_id)
+        workflow = load_workflow(version, instance.state_json,
+                                 script_engine(HostContext(session, instance, user)))
+        spiff_task = workflow.get_task_from_id(UUID(task.task_guid))
+        if spiff_task is None or spiff_task.state != TaskState.READY:
+            raise TaskNotReady(f"task {task_id} is no longer ready")
+        spiff_task.data.update(data)
+        spiff_task.run()
+        task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, clock.now(), user.id
+        task.assignee_id = user.id
+        audit.record(session, "task_completed", user.username, instance.id, task.id,
+                     before=instance.status.value, after=None, task=task.name)
+        _advance(session, instance, version, workflow, user, instance.status.value)
+        return instance.id
+
+
+def claim_task(db: Database, task_id: int, user_id: int, claim: bool = True) -> None:
+    """Take a task (or give it back); only someone who may complete it can claim it."""
+    instance_id = _instance_of_task(db, task_id)
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        instance, task = _locked_task(session, task_id, instance_id, user)
+        if claim:
+            check_may_complete(session, user, task, instance)
+            task.assignee_id = user.id
+        else:
+            if task.assignee_id != user.id or task.role in (None, "applicant"):
+                raise NotAllowed("只能退回自己認領的任務 You can only unclaim a task you claimed")
+            task.assignee_id = None
+        audit.record(session, "task_claimed" if claim else "task_unclaimed", user.username, instance.id,
+                     task.id, task=task.name)

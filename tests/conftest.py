@@ -1,0 +1,96 @@
+"""Shared fixtures: a fresh database per test on SQLite, and on PostgreSQL when WEBIR_TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from sqlalchemy import select, text
+
+import workflows  # noqa: F401  (registers roles and service tasks)
+from engine.db import Base, Database
+from engine.models import User
+from workflows import bundled, demo, org
+
+PG_URL = os.environ.get("WEBIR_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+_pg_database: Database | None = None
+
+
+def _postgres() -> Database:
+    """One PostgreSQL schema for the run, emptied before each test."""
+    global _pg_database
+    if _pg_database is None:
+        _pg_database = Database(PG_URL)
+        Base.metadata.drop_all(_pg_database.engine)
+        with _pg_database.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        _pg_database.create_all()
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with _pg_database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return _pg_database
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request, tmp_path) -> Database:
+    """An empty database with every table."""
+    if request.param == "postgresql":
+        yield _postgres()
+        return
+    database = Database(f"sqlite:///{tmp_path / 'test.sqlite3'}")
+    database.create_all()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def org_db(db) -> Database:
+    """The demo organisation with the bundled models deployed."""
+    with db.transaction() as session:
+        demo.load_demo(session, dt.date(2026, 1, 1))
+        bundled.deploy_bundled(session)
+    return db
+
+
+@pytest.fixture
+def users(org_db) -> dict[str, int]:
+    """Demo username -> user id."""
+    with org_db.sessions() as session:
+        return {u.username: u.id for u in session.scalars(select(User))}
+
+
+@pytest.fixture
+def app(org_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBIR_INSTANCE_PATH", str(tmp_path / "instance"))
+    from web import create_app
+
+    return create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE": org_db})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def token_for(org_db):
+    """Issue a bearer token for a demo user; returns request headers."""
+
+    def make(username: str) -> dict[str, str]:
+        with org_db.transaction() as session:
+            token = org.issue_token(session, username)
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+FORM_1_2 = {
+    "unit": "社會救助科 Social Assistance", "job_title": "社工員 Social worker",
+    "employment_type": "civil_servant", "egov_account": "tsai.egov", "purpose": "查核低收入戶資格",
+    "business_items": ["social_assistance"], "legal_basis": "社會救助法第 5 條", "requested_role": "user",
+    "application_date": "2026-11-29",
+}
+GRANT = {"purpose_checked": True, "legal_basis_checked": True, "within_business_scope": True,
+         "decision": "grant"}

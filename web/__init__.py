@@ -1,0 +1,66 @@
+"""Flask application factory: the staff inbox, process pages and the REST API over the engine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+import workflows  # noqa: F401  (registers the regulation's roles and service tasks with the engine)
+from engine.db import Database
+from web.extensions import babel, csrf, login_manager
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get("WEBIR_INSTANCE_PATH", "instance")).resolve()
+
+
+def database_url(folder: Path) -> str:
+    return os.environ.get("WEBIR_DATABASE_URL") or f"sqlite:///{folder / 'webir.sqlite3'}"
+
+
+def secret_key(folder: Path) -> str:
+    """WEBIR_SECRET_KEY, else a key generated once into the instance folder."""
+    if os.environ.get("WEBIR_SECRET_KEY"):
+        return os.environ["WEBIR_SECRET_KEY"]
+    key_file = folder / "secret_key"
+    if not key_file.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; `config` overrides settings (tests pass DATABASE_URL and a Database)."""
+    folder = instance_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(folder))
+    app.config.update(
+        DATABASE_URL=database_url(folder), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024, WTF_CSRF_TIME_LIMIT=None, BABEL_DEFAULT_LOCALE="zh_Hant_TW",
+        BABEL_DEFAULT_TIMEZONE=os.environ.get("WEBIR_TIMEZONE", "Asia/Taipei"), JSON_SORT_KEYS=False,
+    )
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key(folder)
+    app.extensions["webir_db"] = app.config.get("DATABASE") or Database(app.config["DATABASE_URL"])
+    app.json.ensure_ascii = False
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app)
+    _register(app)
+    return app
+
+
+def _register(app: Flask) -> None:
+    from web import api, auth, errors, filters, inbox, instances
+
+    filters.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(instances.bp)
+    app.register_blueprint(api.bp)

@@ -1,0 +1,48 @@
+"""The demo organisation: master agency DOL, user agency DSW, district office DAAN (commissioned by DSW)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.models import Agency
+from workflows.org import create_agency, create_user
+
+DEMO_PASSWORD = "demo-pass-2026"
+AGENCIES = (
+    ("DOL", "臺北市政府勞動局 Department of Labor", None, True),
+    ("DSW", "臺北市政府社會局 Department of Social Welfare", None, False),
+    ("DAAN", "臺北市大安區公所 Da'an District Office", "DSW", False),
+)
+# (username, agency, roles, vendor, display name)
+USERS = (
+    ("dol.admin", "DOL", ["master_admin"], False, "王總管 Wang (master admin)"),
+    ("dol.audit", "DOL", ["master_audit"], False, "林稽核 Lin (master audit)"),
+    ("dol.analyst", "DOL", ["analyst"], False, "陳分析 Chen (analyst)"),
+    ("dsw.admin", "DSW", ["agency_admin"], False, "張管理 Chang (agency admin)"),
+    ("dsw.admin2", "DSW", ["agency_admin"], False, "吳管理 Wu (agency admin)"),
+    ("dsw.unit", "DSW", ["unit_admin"], False, "李單位 Li (unit admin)"),
+    ("dsw.audit", "DSW", ["agency_audit"], False, "黃稽核 Huang (agency audit)"),
+    ("dsw.head", "DSW", ["agency_head"], False, "劉局長 Liu (agency head)"),
+    ("dsw.user", "DSW", ["user"], False, "周使用者 Chou (WebIR user)"),
+    ("dsw.staff", "DSW", [], False, "蔡承辦 Tsai (staff, may apply)"),
+    ("dsw.vendor", "DSW", [], True, "委外廠商 Vendor employee"),
+    ("daan.admin", "DAAN", ["agency_admin"], False, "許管理 Hsu (district admin)"),
+    ("daan.staff", "DAAN", [], False, "鄭承辦 Cheng (district staff)"),
+)
+
+
+def load_demo(session: Session, approved_on: dt.date) -> bool:
+    """Create the demo organisation once; False when it is already there."""
+    if session.scalar(select(Agency.id).where(Agency.code == "DOL")):
+        return False
+    for code, name, parent, master in AGENCIES:
+        create_agency(session, code, name, delegated_by=parent, master=master,
+                      approved_on=None if master else approved_on,
+                      actor="demo")
+    for username, agency, roles, vendor, display in USERS:
+        create_user(session, username, agency, DEMO_PASSWORD, roles=roles, vendor=vendor,
+                    display_name=display, actor="demo")
+    return True

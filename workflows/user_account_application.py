@@ -1,0 +1,46 @@
+"""User account application (R5.3, R5.5): keep Form 1-2 and, on grant, record the WebIR `user` role."""
+
+from __future__ import annotations
+
+from engine import audit, clock
+from engine.models import RoleAssignment, User
+from engine.scripts import REGISTRY, ServiceCall
+from workflows.models import AccountApplication
+
+PROCESS_ID = "user_account_application"
+FORM_1_2_FIELDS = ("unit", "job_title", "employment_type", "egov_account", "purpose", "business_items",
+                   "legal_basis", "requested_role", "application_date")
+GRANTED = "granted"
+
+
+def record_account_application(call: ServiceCall) -> dict:
+    """Service task `record_account_application`: file Form 1-2 with its outcome; grant the role (R5.3)."""
+    ctx, data = call.context, call.data
+    session, instance = ctx.session, ctx.instance
+    applicant = session.get(User, instance.started_by_id)
+    outcome = data.get("outcome", "refused")
+    reviewer = ctx.actor.username if ctx.actor and ctx.actor.id != applicant.id else None
+    application = AccountApplication(
+        instance_id=instance.id, user_id=applicant.id, agency_id=instance.agency_id,
+        form={k: data[k] for k in FORM_1_2_FIELDS if k in data}, egov_account=data.get("egov_account"),
+        business_items=list(data.get("business_items") or []), outcome=outcome,
+        reason=data.get("refusal_reason"), decided_by=reviewer, decided_at=clock.now(),
+    )
+    session.add(application)
+    if outcome == GRANTED:
+        _grant_user_role(session, applicant, instance, reviewer)
+    session.flush()
+    return {"application_id": application.id, "outcome": outcome}
+
+
+def _grant_user_role(session, applicant: User, instance, reviewer: str | None) -> None:
+    held = any(r.role == "user" and r.agency_id == instance.agency_id and r.revoked_at is None
+               for r in session.query(RoleAssignment).filter_by(user_id=applicant.id))
+    if not held:
+        session.add(RoleAssignment(user_id=applicant.id, agency_id=instance.agency_id, role="user",
+                                   granted_at=clock.now(), granted_by=reviewer, source_instance_id=instance.id))
+    audit.record(session, "role_granted", reviewer, instance.id, role="user", user=applicant.username,
+                 clause="R5.3")
+
+
+REGISTRY.service("record_account_application", record_account_application)
