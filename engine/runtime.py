@@ -81,7 +81,7 @@ def _injected(user: User, agency: Agency) -> dict:
 def _run_engine(workflow: BpmnWorkflow) -> None:
     """Run engine steps until only human tasks, timers or messages are left."""
     for _ in range(MAX_ENGINE_PASSES):
-        workflow.refresh_waiting_tasks()
+        workflow.refresh_timers()
         workflow.do_engine_steps()
         if not workflow.get_tasks(state=TaskState.READY, manual=False):
             return

@@ -75,7 +75,7 @@ def deploy(session: Session, files: list[ModelFile], deployed_by: str | None, so
     pool = {name: ModelFile(name, row.content.encode()) for name, row in _latest_files(session).items()}
     bundle = ModelBundle.build(files, pool)
     parsed = check_bundle(bundle, known_roles)
-    digest = content_hash(files)
+    digest = content_hash(bundle.all_files())  # what runs, inherited files included
     existing = _is_unchanged(session, parsed.process_ids, digest)
     if existing is not None:
         return DeployResult(existing, parsed.process_ids, unchanged=True)

@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.specs.mixins import ExclusiveGatewayMixin
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine.bundle import NS, BundleError, ModelBundle, Problem
+from engine.bundle import BPMN_NS, NS, SPIFF_NS, BundleError, ModelBundle, Problem
 from engine.scripts import ScriptRejected, check_source
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
@@ -57,6 +57,8 @@ def _from_validation(exc: ValidationException, root: etree._Element | None) -> P
     line = exc.line_number if isinstance(exc.line_number, int) else None
     element = exc.id or (_element_at(root, line) if root is not None else "")
     reason = str(exc).split("\n")[0]
+    for uri, prefix in ((BPMN_NS, "bpmn:"), (SPIFF_NS, "spiffworkflow:")):
+        reason = reason.replace("{%s}" % uri, prefix)
     return Problem(exc.file_name or "", element, reason, line)
 
 

@@ -13,6 +13,10 @@ from engine.db import Base, Database
 from engine.models import User
 from workflows import bundled, demo, org
 
+from argon2 import PasswordHasher
+
+# Cheap password hashing in tests only (the demo organisation is rebuilt for every test).
+org._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PG_URL = os.environ.get("WEBIR_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 _pg_database: Database | None = None

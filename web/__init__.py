@@ -56,11 +56,12 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from web import api, auth, errors, filters, inbox, instances
+    from web import api, auth, errors, filters, inbox, instances, pages
 
     filters.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(instances.bp)
+    app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)

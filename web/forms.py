@@ -1,6 +1,6 @@
 """JSON-schema forms without JavaScript: fields to render, HTML submissions to parse, data to validate.
 
-ui schemas follow react-jsonschema-form conventions; no Flask state, so the REST API can validate too.
+ui schemas follow react-jsonschema-form conventions; validation itself lives in engine/forms.py.
 """
 
 from __future__ import annotations
@@ -12,16 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.validators import Draft202012Validator, validator_for
-
 if TYPE_CHECKING:
-    from jsonschema.exceptions import ValidationError
     from werkzeug.datastructures import MultiDict
 
 WIDGETS = frozenset({"text", "textarea", "number", "integer", "checkbox", "select", "radio",
                      "checkboxes", "date", "datetime", "email", "readonly", "hidden"})
-FORM_ERROR_KEY = "_form"
 _TRUTHY = frozenset({"on", "true", "1", "yes"})
 _BOOL_OPTIONS = [("true", "是 Yes"), ("false", "否 No")]
 _UI_ALIASES = {"alt-date": "date", "alt-datetime": "datetime", "date-time": "datetime"}
@@ -338,61 +333,3 @@ def _parse_number(text: str, kind: str) -> Any:
     if not math.isfinite(number):
         return text
     return int(number) if kind == "integer" and number.is_integer() else number
-
-
-_REQUIRED, _UNEXPECTED = "必填 Required", "不允許的欄位 Unexpected field"
-_MESSAGES = {
-    "required": _REQUIRED, "dependentRequired": _REQUIRED, "const:True": "必須勾選 Must be checked",
-    "additionalProperties": _UNEXPECTED, "unevaluatedProperties": _UNEXPECTED,
-    "enum": "不在可選項目中 Not an allowed option", "pattern": "格式不符 Invalid format",
-    "minItems": "請至少選擇 {value} 項 Select at least {value}",
-    "maxItems": "最多選擇 {value} 項 Select at most {value}",
-    "minLength": "至少 {value} 個字 At least {value} characters",
-    "maxLength": "最多 {value} 個字 At most {value} characters",
-    "minimum": "不可小於 {value} Must be at least {value}",
-    "maximum": "不可大於 {value} Must be at most {value}",
-    "type:integer": "須為整數 Must be a whole number", "type:number": "須為數字 Must be a number",
-    "type:string": "須為文字 Must be text", "type:boolean": "須為是或否 Must be yes or no",
-    "type:array": "須為清單 Must be a list",
-    "format:date": "日期格式錯誤 Invalid date (YYYY-MM-DD)",
-    "format:date-time": "日期時間格式錯誤 Invalid date and time",
-    "format:email": "電子郵件格式錯誤 Invalid email address",
-}
-
-
-def _message(error: ValidationError) -> str:
-    """Short bilingual message for common failures, else jsonschema's own (truncated)."""
-    kind, value = str(error.validator), error.validator_value
-    keyed = kind in {"type", "format", "const"}
-    template = _MESSAGES.get(f"{kind}:{value}" if keyed else kind)
-    message = template.format(value=value) if template else error.message
-    return message[:_MAX_MESSAGE]
-
-
-def _error_keys(error: ValidationError) -> list[str]:
-    """Fields an error belongs to: its top-level path, else the property named by a root keyword."""
-    if error.path:
-        return [str(error.path[0])]
-    instance = error.instance if isinstance(error.instance, Mapping) else {}
-    if error.validator in {"required", "dependentRequired"}:
-        value = error.validator_value
-        names = [n for deps in value.values() for n in deps] if isinstance(value, Mapping) else value
-        missing = [n for n in names if n not in instance and error.message.startswith(repr(n))]
-        return missing or [FORM_ERROR_KEY]
-    if error.validator in {"additionalProperties", "unevaluatedProperties"} and not error.validator_value:
-        known, patterns = error.schema.get("properties") or {}, error.schema.get("patternProperties") or {}
-        extras = [k for k in instance if k not in known and not any(re.search(p, k) for p in patterns)]
-        return [str(k) for k in extras] or [FORM_ERROR_KEY]
-    return [FORM_ERROR_KEY]
-
-
-def validate_form_data(schema: Mapping[str, Any], data: Any) -> dict[str, str]:
-    """Validate data against the schema, returning field -> first message for every failing field."""
-    cls = validator_for(schema, default=Draft202012Validator)
-    validator = cls(schema, format_checker=jsonschema.FormatChecker())
-    errors: dict[str, str] = {}
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
-        message = _message(error)
-        for key in _error_keys(error):
-            errors.setdefault(key, message)
-    return errors

@@ -7,7 +7,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from werkzeug.datastructures import MultiDict
 
-from web.forms import FormField, build_fields, parse_submission, validate_form_data
+from engine.forms import validate_form_data
+from web.forms import FormField, build_fields, parse_submission
 
 TEMPLATES = "/work/main/web/templates"
 

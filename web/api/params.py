@@ -1,0 +1,66 @@
+"""Reading request input strictly: a bad body or parameter is a 400 naming what is wrong."""
+
+from __future__ import annotations
+
+import json
+
+from flask import request
+
+from web.api.errors import bad_request
+
+MAX_PER_PAGE = 200
+
+
+def json_body() -> dict:
+    """The JSON object sent (an empty body counts as `{}`)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("請求內容不是有效的 JSON The request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise bad_request("請求內容必須是 JSON 物件 The request body must be a JSON object")
+    return body
+
+
+def optional(body: dict, key: str, kind: type, kind_name: str):
+    """body[key] when it is absent, null or of the right type; else 400."""
+    value = body.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise bad_request(f"'{key}' must be {kind_name}", {"fields": {key: f"must be {kind_name}"}})
+    return value
+
+
+def int_arg(name: str, default: int | None = None, minimum: int = 1, maximum: int | None = None) -> int | None:
+    """An integer query parameter within bounds."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"'{name}' must be an integer", {"fields": {name: "must be an integer"}}) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise bad_request(f"'{name}' is out of range", {"fields": {name: "out of range"}})
+    return value
+
+
+def choice_arg(name: str, allowed: tuple[str, ...], default: str | None) -> str | None:
+    """A query parameter that must be one of the allowed values."""
+    value = request.args.get(name) or default
+    if value is not None and value not in allowed:
+        raise bad_request(f"'{name}' must be one of: {', '.join(allowed)}",
+                          {"fields": {name: f"one of {', '.join(allowed)}"}})
+    return value
+
+
+def text_arg(name: str) -> str | None:
+    """An optional text query parameter (empty counts as absent)."""
+    return (request.args.get(name) or "").strip() or None
+
+
+def paging() -> tuple[int, int]:
+    """`page` (from 1) and `per_page` (1-200, default 50)."""
+    return int_arg("page", 1), int_arg("per_page", 50, maximum=MAX_PER_PAGE)

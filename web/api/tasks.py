@@ -1,0 +1,89 @@
+"""Task endpoints: list, read (with form and data), claim, unclaim, complete."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify
+
+from engine.assignment import check_may_complete
+from engine.inspect import task_details
+from engine.models import ProcessInstance, TaskStatus
+from engine.runtime import TaskNotReady, claim_task, complete_task
+from web.api import bp
+from web.api.auth import api_user
+from web.api.errors import ApiError, bad_request
+from web.api.params import choice_arg, json_body, paging, text_arg
+from web.extensions import get_db
+from web.queries import TASK_SCOPES, TASK_STATUSES, instance_dict, list_tasks, task_dict, visible_task
+
+
+@bp.get("/tasks")
+def tasks_list() -> Response:
+    """Tasks: `scope=mine|all`, `status=ready|completed`, `process_id=`, `page=`."""
+    scope = choice_arg("scope", TASK_SCOPES, "mine")
+    status = choice_arg("status", TASK_STATUSES, "ready")
+    process_id = text_arg("process_id")
+    page, per_page = paging()
+    with get_db().sessions() as session:
+        user = api_user(session)
+        tasks, total = list_tasks(session, user, scope, status, process_id, page, per_page)
+        return jsonify({"items": [task_dict(session, t) for t in tasks], "total": total, "page": page,
+                        "per_page": per_page})
+
+
+@bp.get("/tasks/<int:task_id>")
+def task_get(task_id: int) -> Response:
+    """A task with its form, rendered instructions and the data the form may show."""
+    with get_db().sessions() as session:
+        task = visible_task(session, api_user(session), task_id)
+        return jsonify({**task_dict(session, task), **task_details(session, task)})
+
+
+def _task_answer(task_id: int) -> Response:
+    with get_db().sessions() as session:
+        return jsonify(task_dict(session, visible_task(session, api_user(session), task_id)))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+def task_claim(task_id: int) -> Response:
+    """Take a task (only someone who may complete it can)."""
+    claim_task(get_db(), task_id, g.api_user_id, claim=True)
+    return _task_answer(task_id)
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+def task_unclaim(task_id: int) -> Response:
+    """Give a claimed task back to its role."""
+    claim_task(get_db(), task_id, g.api_user_id, claim=False)
+    return _task_answer(task_id)
+
+
+def _form_data() -> dict:
+    data = json_body().get("data")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise bad_request("'data' must be a JSON object", {"fields": {"data": "must be a JSON object"}})
+    return data
+
+
+def _check_before_bad_request(task_id: int) -> None:
+    """A bad body still answers 404 / 409 / 403 first, as a good one would."""
+    with get_db().sessions() as session:
+        user = api_user(session)
+        task = visible_task(session, user, task_id)
+        if task.status != TaskStatus.READY:
+            raise TaskNotReady(f"task {task_id} is {task.status.value}, no longer ready")
+        check_may_complete(session, user, task, session.get(ProcessInstance, task.instance_id))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+def task_complete(task_id: int) -> Response:
+    """Submit a task's form `{data: {...}}`; answers the instance as it is now."""
+    try:
+        data = _form_data()
+    except ApiError:
+        _check_before_bad_request(task_id)
+        raise
+    instance_id = complete_task(get_db(), task_id, g.api_user_id, data)
+    with get_db().sessions() as session:
+        return jsonify({"instance": instance_dict(session, session.get(ProcessInstance, instance_id))})

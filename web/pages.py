@@ -1,0 +1,38 @@
+"""Placeholder pages (dashboard, modeler, regulation) until their own issues make them real."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import login_required
+
+bp = Blueprint("pages", __name__)
+
+_TITLES = {
+    "dashboard": ("儀表板", "Dashboard"),
+    "modeler": ("流程設計", "Modeler"),
+    "regulation": ("法規", "Regulation"),
+}
+
+
+def _coming_soon(key: str) -> str:
+    """The shared "coming soon" page."""
+    zh, en = _TITLES[key]
+    return render_template("pages/coming_soon.html", zh=zh, en=en)
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    return _coming_soon("dashboard")
+
+
+@bp.get("/modeler")
+@login_required
+def modeler():
+    return _coming_soon("modeler")
+
+
+@bp.get("/regulation")
+@login_required
+def regulation():
+    return _coming_soon("regulation")

@@ -1,0 +1,141 @@
+"""Read-side helpers shared by the REST API and the HTML pages: visible tasks and instances as dicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from engine.assignment import can_see_instance, my_task_filter, visible_instance_filter
+from engine.audit import events_of
+from engine.models import (
+    Agency, AuditEvent, HumanTask, InstanceStatus, ProcessInstance, TaskStatus, User,
+)
+from engine.runtime import NotFound
+
+TASK_SCOPES = ("mine", "all")
+TASK_STATUSES = (TaskStatus.READY.value, TaskStatus.COMPLETED.value)
+INSTANCE_STATUSES = tuple(s.value for s in InstanceStatus)
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 with offset (stored times are aware UTC)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+
+
+def _username(session: Session, user_id: int | None) -> str | None:
+    user = session.get(User, user_id) if user_id is not None else None
+    return user.username if user else None
+
+
+def _agency_code(session: Session, agency_id: int | None) -> str | None:
+    agency = session.get(Agency, agency_id) if agency_id is not None else None
+    return agency.code if agency else None
+
+
+def task_dict(session: Session, task: HumanTask) -> dict:
+    """A task as the API and pages show it."""
+    return {
+        "id": task.id, "instance_id": task.instance_id, "process_id": task.process_id, "name": task.name,
+        "title": task.title or task.name, "lane": task.lane, "role": task.role,
+        "agency": _agency_code(session, task.agency_id), "assignee": _username(session, task.assignee_id),
+        "status": task.status.value, "created_at": iso(task.created_at), "due_at": iso(task.due_at),
+        "completed_at": iso(task.completed_at), "completed_by": _username(session, task.completed_by_id),
+    }
+
+
+def event_dict(event: AuditEvent) -> dict:
+    """An audit event as the API shows it."""
+    return {
+        "id": event.id, "at": iso(event.at), "actor": event.actor, "action": event.action,
+        "instance_id": event.instance_id, "task_id": event.task_id, "status_before": event.status_before,
+        "status_after": event.status_after, "detail": event.detail or {},
+    }
+
+
+def ready_tasks(session: Session, instance_id: int) -> list[HumanTask]:
+    """All ready human tasks of an instance (shown to anyone who may see the instance)."""
+    return list(session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.READY)
+        .order_by(HumanTask.id)
+    ))
+
+
+def instance_dict(session: Session, instance: ProcessInstance, with_history: bool = False) -> dict:
+    """An instance with its ready tasks (and its audit history when asked)."""
+    result = {
+        "id": instance.id, "process_id": instance.process_id, "version": instance.version,
+        "agency": _agency_code(session, instance.agency_id), "status": instance.status.value,
+        "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
+        "started_by": _username(session, instance.started_by_id),
+        "ready_tasks": [task_dict(session, t) for t in ready_tasks(session, instance.id)],
+    }
+    if with_history:
+        result["history"] = [event_dict(e) for e in events_of(session, instance.id)]
+    return result
+
+
+def _page(session: Session, query: Select, page: int, per_page: int) -> tuple[list, int]:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = session.scalars(query.limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+    return list(rows), int(total or 0)
+
+
+def _where_visible(session: Session, query: Select, user: User) -> Select:
+    condition = visible_instance_filter(session, user)
+    return query if condition is True else query.where(condition)
+
+
+def list_tasks(session: Session, user: User, scope: str = "mine", status: str = "ready",
+               process_id: str | None = None, page: int = 1, per_page: int = 50) -> tuple[list[HumanTask], int]:
+    """Tasks for an inbox: `mine` (assigned to or claimable by me / completed by me) or `all` I may see."""
+    if scope not in TASK_SCOPES or status not in TASK_STATUSES:
+        raise ValueError(f"scope must be one of {TASK_SCOPES} and status one of {TASK_STATUSES}")
+    query = select(HumanTask).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
+        HumanTask.status == TaskStatus(status))
+    if scope == "all":
+        query = _where_visible(session, query, user)
+    elif status == TaskStatus.READY.value:
+        query = query.where(my_task_filter(session, user))
+    else:
+        query = query.where(HumanTask.completed_by_id == user.id)
+    if process_id:
+        query = query.where(HumanTask.process_id == process_id)
+    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+    return _page(session, query, page, per_page)
+
+
+def list_instances(session: Session, user: User, process_id: str | None = None, agency: str | None = None,
+                   status: str | None = None, page: int = 1,
+                   per_page: int = 50) -> tuple[list[ProcessInstance], int]:
+    """Instances I may see, newest first; an agency I may not see simply gives nothing."""
+    if status and status not in INSTANCE_STATUSES:
+        raise ValueError(f"status must be one of {INSTANCE_STATUSES}")
+    query = _where_visible(session, select(ProcessInstance), user)
+    if process_id:
+        query = query.where(ProcessInstance.process_id == process_id)
+    if agency:
+        query = query.join(Agency, Agency.id == ProcessInstance.agency_id).where(Agency.code == agency.upper())
+    if status:
+        query = query.where(ProcessInstance.status == InstanceStatus(status))
+    query = query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
+    return _page(session, query, page, per_page)
+
+
+def visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:
+    """The instance, or NotFound when it is missing or not visible to this user."""
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None or not can_see_instance(session, user, instance.id):
+        raise NotFound(f"process instance {instance_id} not found")
+    return instance
+
+
+def visible_task(session: Session, user: User, task_id: int) -> HumanTask:
+    """The task, or NotFound when it is missing or its instance is not visible to this user."""
+    task = session.get(HumanTask, task_id)
+    if task is None or not can_see_instance(session, user, task.instance_id):
+        raise NotFound(f"task {task_id} not found")
+    return task

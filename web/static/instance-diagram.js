@@ -1,0 +1,63 @@
+/* Draw the instance's BPMN model with bpmn-js (NavigatedViewer) and mark its ready tasks. */
+(function () {
+  "use strict";
+
+  function showMessage(container, text) {
+    var p = document.createElement("p");
+    p.className = "diagram-status muted";
+    p.textContent = text;
+    container.replaceChildren(p);
+  }
+
+  function readyTasks(container) {
+    try {
+      var names = JSON.parse(container.dataset.readyTasks || "[]");
+      return Array.isArray(names) ? names : [];
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function markReady(viewer, names) {
+    var registry = viewer.get("elementRegistry");
+    var canvas = viewer.get("canvas");
+    names.forEach(function (id) {
+      if (registry.get(id)) {
+        canvas.addMarker(id, "ready-task");
+      }
+    });
+  }
+
+  function draw(container) {
+    if (typeof window.BpmnJS !== "function") {
+      showMessage(container, "流程圖元件未載入 The diagram viewer could not be loaded");
+      return;
+    }
+    fetch(container.dataset.bpmnUrl, { credentials: "same-origin", headers: { Accept: "application/xml" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (xml) {
+        container.replaceChildren();
+        var viewer = new window.BpmnJS({ container: container });
+        return viewer.importXML(xml).then(function () {
+          viewer.get("canvas").zoom("fit-viewport", "auto");
+          markReady(viewer, readyTasks(container));
+          container.dataset.rendered = "true";
+        });
+      })
+      .catch(function () {
+        showMessage(container, "無法顯示流程圖 The diagram could not be shown");
+      });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var container = document.getElementById("diagram");
+    if (container && container.dataset.bpmnUrl) {
+      draw(container);
+    }
+  });
+})();

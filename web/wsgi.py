@@ -1,0 +1,5 @@
+"""WSGI entry point for gunicorn (`webir serve`)."""
+
+from web import create_app
+
+app = create_app()
