@@ -9,9 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.assignment import can_see_instance, my_task_filter, visible_instance_filter
 from engine.audit import events_of
-from engine.models import (
-    Agency, AuditEvent, HumanTask, InstanceStatus, ProcessInstance, TaskStatus, User,
-)
+from engine.models import Agency, AuditEvent, HumanTask, InstanceStatus, ProcessInstance, TaskStatus, User
 from engine.runtime import NotFound
 
 TASK_SCOPES = ("mine", "all")
@@ -90,7 +88,8 @@ def _where_visible(session: Session, query: Select, user: User) -> Select:
 
 
 def list_tasks(session: Session, user: User, scope: str = "mine", status: str = "ready",
-               process_id: str | None = None, page: int = 1, per_page: int = 50) -> tuple[list[HumanTask], int]:
+               process_id: str | None = None, page: int = 1,
+               per_page: int = 50) -> tuple[list[HumanTask], int]:
     """Tasks for an inbox: `mine` (assigned to or claimable by me / completed by me) or `all` I may see."""
     if scope not in TASK_SCOPES or status not in TASK_STATUSES:
         raise ValueError(f"scope must be one of {TASK_SCOPES} and status one of {TASK_STATUSES}")
@@ -118,7 +117,8 @@ def list_instances(session: Session, user: User, process_id: str | None = None, 
     if process_id:
         query = query.where(ProcessInstance.process_id == process_id)
     if agency:
-        query = query.join(Agency, Agency.id == ProcessInstance.agency_id).where(Agency.code == agency.upper())
+        query = query.join(Agency, Agency.id == ProcessInstance.agency_id).where(
+            Agency.code == agency.upper())
     if status:
         query = query.where(ProcessInstance.status == InstanceStatus(status))
     query = query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())

@@ -76,7 +76,8 @@ def _domain(exc: BaseException) -> Response | None:
         return error_response(422, "invalid_data", "表單資料有誤 The form data is invalid",
                               {"fields": dict(exc.fields)})
     if isinstance(exc, BundleError):
-        return error_response(422, "invalid_model", str(exc), {"problems": [p.as_dict() for p in exc.problems]})
+        problems = [p.as_dict() for p in exc.problems]
+        return error_response(422, "invalid_model", str(exc), {"problems": problems})
     return None
 
 

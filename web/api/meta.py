@@ -19,8 +19,9 @@ def me() -> Response:
     """The calling user: username, agency code, current roles."""
     with get_db().sessions() as session:
         user = api_user(session)
-        return jsonify({"username": user.username, "agency": user.agency.code, "roles": roles_of(session, user),
-                        "display_name": user.display_name, "is_vendor": bool(user.is_vendor)})
+        return jsonify({"username": user.username, "agency": user.agency.code,
+                        "roles": roles_of(session, user), "display_name": user.display_name,
+                        "is_vendor": bool(user.is_vendor)})
 
 
 def _allowed_methods() -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request
+from flask import Response, jsonify, request
 from sqlalchemy import select
 
 from engine import audit
@@ -37,7 +37,7 @@ def models_list() -> Response:
 def _uploaded() -> list[ModelFile]:
     uploads = request.files.getlist("files")
     if not uploads:
-        raise bad_request("請以 multipart 欄位 'files' 上傳檔案 Upload the files in the multipart field 'files'",
+        raise bad_request("請上傳檔案 Upload the model files in the multipart field 'files'",
                           {"fields": {"files": "required"}})
     return [ModelFile((f.filename or "").replace("\\", "/"), f.read()) for f in uploads]
 
@@ -75,6 +75,7 @@ def model_bpmn(process_id: str) -> Response:
                 ProcessVersion.process_id == process_id, ProcessVersion.deployment_id == version_no))
         row = deployment_file(session, version.deployment_id, version.bpmn_filename) if version else None
         if row is None:
-            raise ApiError(404, "not_found", f"process '{process_id}' version {version_no or 'latest'} not found")
+            which = version_no or "latest"
+            raise ApiError(404, "not_found", f"process '{process_id}' version {which} not found")
         return Response(row.content, mimetype="application/xml",
                         headers={"X-Process-Version": str(version.deployment_id)})

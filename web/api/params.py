@@ -33,7 +33,8 @@ def optional(body: dict, key: str, kind: type, kind_name: str):
     return value
 
 
-def int_arg(name: str, default: int | None = None, minimum: int = 1, maximum: int | None = None) -> int | None:
+def int_arg(name: str, default: int | None = None, minimum: int = 1,
+            maximum: int | None = None) -> int | None:
     """An integer query parameter within bounds."""
     raw = request.args.get(name)
     if raw is None or raw == "":
