@@ -10,12 +10,12 @@ import datetime as dt
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine import audit, clock
 from engine.assignment import NotAllowed, can_see_instance, check_may_complete, holds_master_role
@@ -24,7 +24,14 @@ from engine.forms import forbidden_keys, validate_form_data
 from engine.human_tasks import sync_human_tasks
 from engine.locking import InstanceNotFound, lock_instance
 from engine.models import (
-    Agency, HumanTask, InstanceStatus, OutboxMessage, ProcessInstance, ProcessVersion, TaskStatus, User,
+    Agency,
+    HumanTask,
+    InstanceStatus,
+    OutboxMessage,
+    ProcessInstance,
+    ProcessVersion,
+    TaskStatus,
+    User,
 )
 from engine.scripts import script_engine
 from engine.specs import latest_version, load_form

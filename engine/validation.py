@@ -58,7 +58,7 @@ def _from_validation(exc: ValidationException, root: etree._Element | None) -> P
     element = exc.id or (_element_at(root, line) if root is not None else "")
     reason = str(exc).split("\n")[0]
     for uri, prefix in ((BPMN_NS, "bpmn:"), (SPIFF_NS, "spiffworkflow:")):
-        reason = reason.replace("{%s}" % uri, prefix)
+        reason = reason.replace("{" + uri + "}", prefix)
     return Problem(exc.file_name or "", element, reason, line)
 
 

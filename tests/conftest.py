@@ -6,14 +6,13 @@ import datetime as dt
 import os
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select, text
 
 import workflows  # noqa: F401  (registers roles and service tasks)
 from engine.db import Base, Database
 from engine.models import User
 from workflows import bundled, demo, org
-
-from argon2 import PasswordHasher
 
 # Cheap password hashing in tests only (the demo organisation is rebuilt for every test).
 org._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -79,7 +80,7 @@ def init_db(with_demo: bool) -> None:
 
 
 def print_demo_logins() -> None:
-    click.echo("Demo logins (password for all: %s):" % demo.DEMO_PASSWORD)
+    click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
     for username, agency, roles, vendor, display in demo.USERS:
         what = ", ".join(roles) or ("vendor employee" if vendor else "staff")
         click.echo(f"  {username:<12} {agency:<5} {what:<14} {display}")
@@ -105,8 +106,8 @@ def run(host: str, port: int) -> None:
 @click.option("--workers", default=2, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app only, with gunicorn (no scheduler)."""
-    os.execvp("gunicorn", ["gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
-                           "web.wsgi:app"])
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    os.execv(gunicorn, [gunicorn, "--workers", str(workers), "--bind", f"{host}:{port}", "web.wsgi:app"])  # noqa: S606
 
 
 @main.group()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from engine.models import Agency
 from workflows.org import create_agency, create_user
 
-DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed by `make run` on purpose (demo only)
 AGENCIES = (
     ("DOL", "臺北市政府勞動局 Department of Labor", None, True),
     ("DSW", "臺北市政府社會局 Department of Social Welfare", None, False),
