@@ -88,6 +88,8 @@ def _add_files(parser: SpiffBpmnParser, bundle: ModelBundle) -> None:
                     parser.add_bpmn_xml(etree.ElementTree(root), filename=name)
             except ValidationException as exc:
                 problems.append(_from_validation(exc, root))
+            except Exception as exc:  # malformed input can fail anywhere inside the parser
+                problems.append(Problem(name, "", f"not a valid {kind.upper()} document: {exc}"))
     if problems:
         raise BundleError(problems)
 

@@ -240,8 +240,12 @@ def test_invalid_models_are_refused_whole_naming_file_and_element(client, auth):
     nobody = BPMN.read_bytes().replace(b'name="agency_admin"', b'name="nobody"')
     error = error_of(deploy(client, analyst, {f"{PROCESS}.bpmn": nobody}), 422)
     problem = error["details"]["problems"][0]
-    assert problem["file"] == f"{PROCESS}.bpmn" and problem["element"] == "review_application"
+    lane_nodes = {"review_application", "gw_granted", "set_granted", "set_refused", "record_application",
+                  "gw_outcome", "end_granted", "end_refused"}
+    assert problem["file"] == f"{PROCESS}.bpmn" and problem["element"] in lane_nodes
     assert "nobody" in problem["reason"]
+    dmn = error_of(deploy(client, analyst, {"table.dmn": b"<definitions/>"}), 422)["details"]["problems"]
+    assert dmn[0]["file"] == "table.dmn"
     assert _latest(client, analyst) == before
 
 
@@ -281,6 +285,7 @@ def test_bad_input_and_unknown_routes_answer_json_errors(client, auth, app):
     staff = auth("dsw.staff")
     assert error_of(client.get(f"{API}/no-such-thing", headers=staff), 404)["code"] == "not_found"
     assert error_of(client.get(f"{API}/tasks/abc", headers=staff), 404)
+    assert error_of(client.get(f"{API}/", headers=staff), 404) and error_of(client.get(API, headers=staff), 404)
     assert error_of(client.get(f"{API}/tasks/1/complete", headers=staff), 405)["code"] == "method_not_allowed"
     assert error_of(client.delete(f"{API}/me", headers=staff), 405)
     assert error_of(client.get(f"{API}/tasks?scope=everything", headers=staff), 400)

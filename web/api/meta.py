@@ -38,7 +38,7 @@ def _allowed_methods() -> list[str]:
     return allowed
 
 
-@bp.route("", endpoint="unknown", methods=METHODS, defaults={"rest": ""})
+@bp.route("/", endpoint="unknown", methods=METHODS, defaults={"rest": ""}, strict_slashes=False)
 @bp.route("/<path:rest>", endpoint="unknown", methods=METHODS)
 def unknown(rest: str) -> Response:
     """No such endpoint: 405 when the path exists for other methods, else 404."""
