@@ -15,6 +15,7 @@ from engine.specs import latest_versions
 from web.errors import error_response
 from web.extensions import get_db
 from web.forms import build_fields, parse_submission
+from web.paging import page_arg
 from web.queries import list_tasks, task_dict, visible_task
 
 bp = Blueprint("inbox", __name__)
@@ -37,17 +38,13 @@ def _choice(name: str, allowed: set[str], default: str) -> str:
     return value if value in allowed else default
 
 
-def _page() -> int:
-    value = request.args.get("page", "1")
-    return max(1, min(int(value), 10_000)) if value.isdigit() else 1
-
 
 @bp.get("/")
 @login_required
 def index():
     scope = _choice("scope", {"mine", "all"}, "mine")
     status = _choice("status", {"ready", "completed"}, "ready")
-    page = _page()
+    page = page_arg()
     with get_db().sessions() as session:
         rows, total = list_tasks(session, _me(session), scope=scope, status=status, page=page,
                                  per_page=PER_PAGE)

@@ -16,6 +16,7 @@ from engine.runtime import NotFound, start_instance
 from engine.specs import latest_versions
 from web.errors import error_response
 from web.extensions import get_db
+from web.paging import page_arg
 from web.queries import INSTANCE_STATUSES, instance_dict, list_instances, visible_instance
 
 bp = Blueprint("instances", __name__)
@@ -47,17 +48,13 @@ def _process_names(session) -> dict[str, str]:
     return {v.process_id: v.name or v.process_id for v in latest_versions(session)}
 
 
-def _page() -> int:
-    value = request.args.get("page", "1")
-    return max(1, min(int(value), 10_000)) if value.isdigit() else 1
-
 
 @bp.get("/instances")
 @login_required
 def index():
     process_id = request.args.get("process_id") or None
     status = request.args.get("status") if request.args.get("status") in INSTANCE_STATUSES else None
-    page = _page()
+    page = page_arg()
     with get_db().sessions() as session:
         rows, total = list_instances(session, _me(session), process_id=process_id, status=status, page=page,
                                      per_page=PER_PAGE)

@@ -259,3 +259,10 @@ def test_times_are_shown_in_taipei(app):
     assert localtime(None) == ""
     assert status_label("running") == "執行中 Running"
     assert role_label("agency_admin") == "使用機關管理者 Agency administrator"
+
+
+def test_pagination_links_keep_the_list_filters(app):
+    with app.test_request_context("/"):
+        macro = app.jinja_env.get_template("_pagination.html").module.pagination
+        html = str(macro("inbox.index", 2, 3, {"scope": "all", "status": "ready"}))
+    assert "page=1" in html and "page=3" in html and "scope=all" in html and "2 / 3" in html
