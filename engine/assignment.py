@@ -130,3 +130,15 @@ def can_see_instance(session: Session, user: User, instance_id: int) -> bool:
     if condition is not True:
         query = query.where(condition)
     return session.scalar(query) is not None
+
+
+def visible_agencies(session: Session, user: User) -> list[Agency]:
+    """Agencies whose records this user may see: their own, those their agency commissioned (for its admin
+    or head), every agency for master-agency roles."""
+    query = select(Agency).order_by(Agency.code)
+    if holds_master_role(session, user.id):
+        return list(session.scalars(query))
+    pairs = candidate_pairs(session, user.id)
+    delegating = [a for a, r in pairs if r in DELEGATING_ROLES]
+    mine = or_(Agency.id == user.agency_id, Agency.delegated_by_id.in_(delegating or [-1]))
+    return list(session.scalars(query.where(mine)))

@@ -1,9 +1,18 @@
-"""The engine's notion of now (a simulated clock arrives with the scheduler) and ISO 8601 durations."""
+"""The engine's notion of now: the system clock, or a persisted simulated clock moved only when told.
+
+SpiffWorkflow's timer events read `datetime.now()` themselves; `install()` points them at this clock so a
+simulated clock also drives BPMN timers, and reads naive timeDate values in the configured time zone
+(Asia/Taipei) instead of the server's local zone.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 
 _DURATION = re.compile(
     r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
@@ -11,9 +20,49 @@ _DURATION = re.compile(
 )
 
 
+def zone() -> ZoneInfo:
+    """The calendar's time zone (WEBIR_TIMEZONE, default Asia/Taipei)."""
+    return ZoneInfo(os.environ.get("WEBIR_TIMEZONE", "Asia/Taipei"))
+
+
+class SystemClock:
+    """Real time."""
+
+    simulated = False
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+_clock = SystemClock()
+
+
 def now() -> dt.datetime:
     """Current time, timezone-aware UTC."""
-    return dt.datetime.now(dt.UTC)
+    return _clock.now()
+
+
+def current():
+    return _clock
+
+
+def install(clock) -> None:
+    """Use this clock for the engine and for SpiffWorkflow's timers."""
+    global _clock
+    _clock = clock
+
+
+class _ClockDatetime(dt.datetime):
+    """What SpiffWorkflow's timer module sees as `datetime`: its now() is the engine's clock."""
+
+    @classmethod
+    def now(cls, tz=None):
+        current_time = _clock.now()
+        return current_time.astimezone(tz) if tz else current_time.astimezone(zone()).replace(tzinfo=None)
+
+
+spiff_timer.datetime = _ClockDatetime
+spiff_timer.LOCALTZ = zone()
 
 
 def parse_duration(text: str) -> dt.timedelta:

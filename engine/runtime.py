@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -38,6 +39,8 @@ from engine.specs import latest_version, load_form
 from engine.state import dump_state, load_workflow, new_workflow
 
 MAX_ENGINE_PASSES = 50
+SYSTEM_ACTOR = "system"
+FINISHED = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED)
 
 
 class NotFound(LookupError):
@@ -95,14 +98,15 @@ def _run_engine(workflow: BpmnWorkflow) -> None:
 
 
 def _next_timer_due(workflow: BpmnWorkflow) -> dt.datetime | None:
+    """The earliest due time of the workflow's waiting timers (what the scheduler wakes it for)."""
     due = []
     for event in workflow.waiting_events():
-        if event.event_type.endswith("TimerEventDefinition") and isinstance(event.value, str):
-            try:
-                when = dt.datetime.fromisoformat(event.value)
-            except ValueError:
-                continue
-            due.append(when if when.tzinfo else when.replace(tzinfo=dt.UTC))
+        if not event.event_type.endswith("TimerEventDefinition") or not isinstance(event.value, str):
+            continue
+        try:
+            due.append(TimerEventDefinition.get_datetime(event.value))
+        except ValueError:
+            continue
     return min(due) if due else None
 
 
@@ -154,6 +158,27 @@ def _start_agency(session: Session, user: User, agency_code: str | None) -> Agen
     return agency
 
 
+def start_in_session(session: Session, version: ProcessVersion, agency: Agency, user: User | None,
+                     data: dict | None = None) -> ProcessInstance:
+    """Start an instance inside the caller's transaction (the scheduler opens periods this way)."""
+    data = _check_data(data)
+    instance = ProcessInstance(process_id=version.process_id, process_version_id=version.id,
+                               version=version.deployment_id, agency_id=agency.id,
+                               started_by_id=user.id if user else None, status=InstanceStatus.RUNNING,
+                               started_at=clock.now(), state_json="")
+    session.add(instance)
+    session.flush()
+    workflow = new_workflow(version, script_engine(HostContext(session, instance, user)))
+    injected = _injected(user, agency) if user else {"agency": agency.code, "agency_name": agency.name,
+                                                     "started_at": clock.now().isoformat()}
+    workflow.task_tree.data.update({**data, **injected})
+    who = user.username if user else SYSTEM_ACTOR
+    audit.record(session, "instance_started", who, instance.id, after="running",
+                 process_id=version.process_id, version=version.deployment_id)
+    _advance(session, instance, version, workflow, user, "running")
+    return instance
+
+
 def start_instance(db: Database, process_id: str, user_id: int, agency_code: str | None = None,
                    data: dict | None = None) -> int:
     """Start the latest version of a process for an agency; returns the new instance id."""
@@ -164,17 +189,28 @@ def start_instance(db: Database, process_id: str, user_id: int, agency_code: str
         if version is None or not version.is_executable:
             raise NotFound(f"process '{process_id}' is not deployed")
         agency = _start_agency(session, user, agency_code)
-        instance = ProcessInstance(process_id=process_id, process_version_id=version.id,
-                                   version=version.deployment_id, agency_id=agency.id, started_by_id=user.id,
-                                   status=InstanceStatus.RUNNING, started_at=clock.now(), state_json="")
-        session.add(instance)
-        session.flush()
-        workflow = new_workflow(version, script_engine(HostContext(session, instance, user)))
-        workflow.task_tree.data.update({**data, **_injected(user, agency)})
-        audit.record(session, "instance_started", user.username, instance.id, after="running",
-                     process_id=process_id, version=version.deployment_id)
-        _advance(session, instance, version, workflow, user, "running")
-        return instance.id
+        return start_in_session(session, version, agency, user, data).id
+
+
+def fire_timers(db: Database, instance_id: int) -> bool:
+    """Wake an instance whose timer is due; a no-op (False) when nothing is due any more.
+
+    Idempotent under the lock: a second scheduler, or a retry, finds next_due_at moved on and does nothing.
+    """
+    with db.transaction() as session:
+        try:
+            instance = lock_instance(session, instance_id)
+        except InstanceNotFound:
+            return False
+        due = instance.next_due_at
+        if due is None or due > clock.now() or instance.status in FINISHED:
+            return False
+        version = session.get(ProcessVersion, instance.process_version_id)
+        workflow = load_workflow(version, instance.state_json, script_engine(HostContext(session, instance, None)))
+        audit.record(session, "timer_fired", SYSTEM_ACTOR, instance.id, before=instance.status.value,
+                     due_at=due.isoformat())
+        _advance(session, instance, version, workflow, None, instance.status.value)
+        return True
 
 
 def _instance_of_task(db: Database, task_id: int) -> int:

@@ -14,6 +14,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.bundle import BPMN_NS, NS, SPIFF_NS, BundleError, ModelBundle, Problem
+from engine.obligation_defs import DEFINITIONS_FILE, DefinitionError, parse_definitions
 from engine.scripts import ScriptRejected, check_source
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
@@ -208,6 +209,18 @@ def _process_info(parser, bundle, filename, pid, lane_map, known_roles, warnings
     return info, []
 
 
+def _check_obligations(bundle: ModelBundle) -> list[Problem]:
+    """An obligations calendar deployed with the models must parse (it is data an analyst edits)."""
+    found = bundle.files.get(DEFINITIONS_FILE)
+    if found is None or DEFINITIONS_FILE in bundle.inherited:
+        return []
+    try:
+        parse_definitions(found.text)
+    except DefinitionError as exc:
+        return [Problem(found.filename, "", str(exc))]
+    return []
+
+
 def check_bundle(bundle: ModelBundle, known_roles: set[str]) -> ParsedBundle:
     """Parse every file and check every process the deployed (not inherited) BPMN files define."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
@@ -222,6 +235,7 @@ def check_bundle(bundle: ModelBundle, known_roles: set[str]) -> ParsedBundle:
             problems += found
             if info:
                 parsed.processes[pid] = info
+    problems += _check_obligations(bundle)
     if problems:
         raise BundleError(problems)
     if not parsed.processes:

@@ -97,3 +97,15 @@ FORM_1_2 = {
 }
 GRANT = {"purpose_checked": True, "legal_basis_checked": True, "within_business_scope": True,
          "decision": "grant"}
+
+
+@pytest.fixture
+def sim_clock(db):
+    """The simulated clock on this test's database; set it with `sim_clock.set(...)`. System clock after."""
+    from engine import clock
+    from engine.simulated_clock import SimulatedClock
+
+    simulated = SimulatedClock(db)
+    clock.install(simulated)
+    yield simulated
+    clock.install(clock.SystemClock())

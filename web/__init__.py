@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 import workflows  # noqa: F401  (registers the regulation's roles and service tasks with the engine)
+from engine import simulated_clock
 from engine.db import Database
 from web.extensions import babel, csrf, login_manager
 
@@ -47,6 +48,8 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(folder)
     app.extensions["webir_db"] = app.config.get("DATABASE") or Database(app.config["DATABASE_URL"])
+    if not app.config.get("DATABASE"):  # tests install their own clock
+        simulated_clock.configure(app.extensions["webir_db"])
     app.json.ensure_ascii = False
     login_manager.init_app(app)
     csrf.init_app(app)

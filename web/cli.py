@@ -11,9 +11,11 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from engine import simulated_clock
 from engine.bundle import BundleError, ModelFile
 from engine.db import Database
-from web import database_url, instance_path
+from engine.scheduler import Scheduler
+from web import cli_calendar, database_url, instance_path
 from workflows import bundled, demo, org
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +24,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def _database() -> Database:
     folder = instance_path()
     folder.mkdir(parents=True, exist_ok=True)
-    return Database(database_url(folder))
+    database = Database(database_url(folder))
+    simulated_clock.configure(database)
+    return database
 
 
 def user_errors(func):
@@ -38,6 +42,8 @@ def user_errors(func):
             for problem in exc.problems[1:]:
                 click.echo(f"  {problem.describe()}", err=True)
             raise click.ClickException(f"deployment refused: {exc.problems[0].describe()}") from None
+        except ValueError as exc:  # bad settings or arguments the engine refused (e.g. WEBIR_CLOCK)
+            raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise click.ClickException(f"database error: {reason}") from None
@@ -90,14 +96,20 @@ def print_demo_logins() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def run(host: str, port: int) -> None:
-    """Serve the web app (with the scheduler, once it exists) for one machine."""
+    """Serve the web app with the scheduler in the same process (one machine, embedded database)."""
     from werkzeug.serving import run_simple
 
     from web import create_app
 
+    app = create_app()
+    scheduler = Scheduler(app.extensions["webir_db"])
+    scheduler.start()
     print_demo_logins()
-    click.echo(f"webir-bpm on http://{host}:{port}/  (Ctrl-C stops)")
-    run_simple(host, port, create_app(), threaded=True, use_reloader=False)
+    click.echo(f"webir-bpm on http://{host}:{port}/ with its scheduler  (Ctrl-C stops)")
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        scheduler.stop()
 
 
 @main.command("serve")
@@ -186,3 +198,6 @@ def deploy(paths) -> None:
         click.echo(f"warning: {warning}", err=True)
     for process_id in result.process_ids:
         click.echo(f"{process_id} {result.version}")
+
+
+cli_calendar.register(main, _database, user_errors)

@@ -1,12 +1,15 @@
 """Engine tables, one aggregate per module."""
 
 from engine.models.audit import AuditEvent
+from engine.models.clock import SchedulerLease, SimulatedClockState
 from engine.models.deployment import Deployment, DeploymentFile, ProcessVersion
 from engine.models.human_task import HumanTask, TaskStatus
 from engine.models.instance import InstanceStatus, OutboxMessage, ProcessInstance
+from engine.models.obligation import ObligationPeriod
 from engine.models.org import Agency, ApiToken, RoleAssignment, User
 
 __all__ = [
     "Agency", "ApiToken", "AuditEvent", "Deployment", "DeploymentFile", "HumanTask", "InstanceStatus",
-    "OutboxMessage", "ProcessInstance", "ProcessVersion", "RoleAssignment", "TaskStatus", "User",
+    "ObligationPeriod", "OutboxMessage", "ProcessInstance", "ProcessVersion", "RoleAssignment", "SchedulerLease",
+    "SimulatedClockState", "TaskStatus", "User",
 ]

@@ -29,7 +29,7 @@ def test_bundled_models_deploy_once_and_redeploy_is_a_no_op(org_db):
     with org_db.transaction() as session:
         again = bundled.deploy_bundled(session)
     assert again.unchanged
-    assert again.process_ids == ["user_account_application"]
+    assert {"user_account_application", "obligation_escalation"} <= set(again.process_ids)
     assert _count(org_db, Deployment) == 1
 
 
@@ -96,3 +96,12 @@ def test_file_with_wrong_suffix_or_escaping_path_is_refused(org_db):
         _deploy(org_db, [ModelFile("../evil.bpmn", b"<x/>"), ModelFile("notes.txt", b"hi")])
     reasons = {p.file: p.reason for p in refused.value.problems}
     assert "relative path" in reasons["../evil.bpmn"] and ".bpmn" in reasons["notes.txt"]
+
+
+def test_broken_obligations_calendar_is_refused_with_the_obligation_named(org_db):
+    bad = b'{"obligations": [{"id": "monthly_register_check", "clauses": ["R3.3"], "process_id": "x", ' \
+          b'"cadence": "fortnightly", "due": {}, "responsible_role": "unit_admin"}]}'
+    with pytest.raises(BundleError) as refused:
+        _deploy(org_db, [ModelFile("user_account_application.bpmn", BPMN.read_bytes()), ModelFile("obligations.json", bad)])
+    assert refused.value.problems[0].file == "obligations.json"
+    assert "monthly_register_check" in refused.value.problems[0].reason

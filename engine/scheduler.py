@@ -1,0 +1,108 @@
+"""The one scheduler process: wakes each instance exactly at its timer's due time, opens periods, escalates.
+
+APScheduler date jobs fire timers at their due time; a poll picks up new due times every second; a sweeper
+catches anything overdue (after a restart, a crash, or a missed job). Only the holder of the database
+lease acts, so a second scheduler started by mistake stands by; firing is idempotent under the instance lock
+anyway. The simulated clock has no real due times: then only the sweeper runs, against simulated now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+from sqlalchemy import select
+
+from engine import clock, runtime, timekeeping
+from engine.db import Database
+from engine.models import ProcessInstance, SchedulerLease
+
+log = logging.getLogger(__name__)
+LEASE_NAME = "scheduler"
+LEASE_SECONDS = 30
+HORIZON = dt.timedelta(minutes=10)
+
+
+class Scheduler:
+    """Timers, period openings and escalations for one database."""
+
+    def __init__(self, db: Database, poll_seconds: float = 1.0, sweep_seconds: float = 30.0):
+        self.db = db
+        self.poll_seconds, self.sweep_seconds = poll_seconds, sweep_seconds
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self.jobs: dict[int, dt.datetime] = {}
+        self._lock = threading.Lock()
+        self.aps = BackgroundScheduler(timezone=dt.UTC, job_defaults={
+            "coalesce": True, "misfire_grace_time": None, "max_instances": 1})
+
+    def start(self) -> None:
+        self.aps.add_job(self.poll, "interval", seconds=self.poll_seconds, id="poll",
+                         next_run_time=dt.datetime.now(dt.UTC))
+        self.aps.add_job(self.sweep, "interval", seconds=self.sweep_seconds, id="sweep",
+                         next_run_time=dt.datetime.now(dt.UTC))
+        self.aps.start()
+
+    def stop(self) -> None:
+        self.aps.shutdown(wait=True)
+        self.release()
+
+    def is_leader(self) -> bool:
+        """Take or renew the lease; False while another live scheduler holds it."""
+        real_now = dt.datetime.now(dt.UTC)
+        with self.db.transaction() as session:
+            lease = session.get(SchedulerLease, LEASE_NAME, with_for_update=True)
+            if lease is None:
+                session.add(SchedulerLease(name=LEASE_NAME, holder=self.holder,
+                                           expires_at=real_now + dt.timedelta(seconds=LEASE_SECONDS)))
+                return True
+            if lease.holder != self.holder and lease.expires_at > real_now:
+                return False
+            lease.holder, lease.expires_at = self.holder, real_now + dt.timedelta(seconds=LEASE_SECONDS)
+            return True
+
+    def release(self) -> None:
+        with self.db.transaction() as session:
+            lease = session.get(SchedulerLease, LEASE_NAME)
+            if lease is not None and lease.holder == self.holder:
+                session.delete(lease)
+
+    def poll(self) -> None:
+        """Schedule a date job for every timer due within the horizon (real clock only)."""
+        if not self.is_leader():
+            return
+        if clock.current().simulated:
+            return
+        limit = clock.now() + HORIZON
+        with self.db.sessions() as session:
+            upcoming = session.execute(select(ProcessInstance.id, ProcessInstance.next_due_at).where(
+                ProcessInstance.next_due_at <= limit, ProcessInstance.status.in_(timekeeping.SLEEPING))).all()
+        with self._lock:
+            for instance_id, due in upcoming:
+                if self.jobs.get(instance_id) != due:
+                    self.jobs[instance_id] = due
+                    self.aps.add_job(self.fire, DateTrigger(run_date=due), args=[instance_id],
+                                     id=f"timer-{instance_id}", replace_existing=True)
+
+    def fire(self, instance_id: int) -> None:
+        with self._lock:
+            self.jobs.pop(instance_id, None)
+        try:
+            runtime.fire_timers(self.db, instance_id)
+        except Exception:  # noqa: BLE001 - one broken instance must not stop the others
+            log.exception("firing the timer of instance %s failed", instance_id)
+
+    def sweep(self) -> None:
+        """Catch up on everything overdue, open periods, escalate late ones."""
+        if not self.is_leader():
+            return
+        try:
+            done = timekeeping.run_due_work(self.db)
+            if done.timers_fired or done.periods_opened or done.escalations:
+                log.info("sweep: %s", done)
+        except Exception:  # noqa: BLE001
+            log.exception("sweep failed")

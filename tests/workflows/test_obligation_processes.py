@@ -1,0 +1,344 @@
+"""The processes the compliance calendar starts, one per period of an obligation.
+
+monthly_register_check (R3.3, R8.1.2, R6.1, R6.5), quarterly_log_review (R8.1.1), semiannual_internal_audit
+(R8.1.3, R8.1.4, R8.1.5, R3.5), annual_audit_submission (R8.1.6), records_disposition (R7.4, R7.1-R7.3) and
+password_rotation (R5.6). There is no human starter: the master admin starts them here for DSW, as the
+scheduler would, with the period data the engine injects.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine import runtime
+from engine.assignment import NotAllowed
+from engine.inspect import task_details
+from engine.models import HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus
+from engine.scripts import script_engine
+from engine.specs import latest_version
+from engine.state import load_workflow
+
+FORMS = Path(__file__).resolve().parents[2] / "bpmn" / "forms"
+HOLDER = {"unit_admin": "dsw.unit", "agency_admin": "dsw.admin", "agency_audit": "dsw.audit",
+          "agency_head": "dsw.head"}
+PERIODS = {  # process id -> (obligation id, period label, opens_at, due_at, clauses)
+    "monthly_register_check": ("monthly_register_check", "2027-03", "2027-04-01T00:00:00+08:00",
+                               "2027-04-30T23:59:59+08:00", ["R3.3", "R8.1.2"]),
+    "quarterly_log_review": ("quarterly_log_download", "2027-Q1", "2027-04-01T00:00:00+08:00",
+                             "2027-04-30T23:59:59+08:00", ["R8.1.1"]),
+    "semiannual_internal_audit": ("semiannual_internal_audit", "2027-H1", "2027-07-01T00:00:00+08:00",
+                                  "2027-08-31T23:59:59+08:00", ["R8.1.3"]),
+    "annual_audit_submission": ("annual_audit_submission", "2026", "2027-01-01T00:00:00+08:00",
+                                "2027-03-31T23:59:59+08:00", ["R8.1.6"]),
+    "records_disposition": ("annual_records_disposition", "2026", "2026-12-01T00:00:00+08:00",
+                            "2026-12-31T23:59:59+08:00", ["R7.4"]),
+    "password_rotation": ("password_rotation", "2027-03-31", "2027-03-31T00:00:00+08:00",
+                          "2027-04-14T23:59:59+08:00", ["R5.6"]),
+}
+MAIN_CLAUSE = {"monthly_register_check": "R8.1.2", "quarterly_log_review": "R8.1.1",
+               "semiannual_internal_audit": "R8.1.3", "annual_audit_submission": "R8.1.6",
+               "records_disposition": "R7.4", "password_rotation": "R5.6"}
+
+FORM_4_CLAUSES = ["R3.3", "R5.3", "R5.4", "R5.5", "R5.6", "R6.1", "R6.2", "R6.3", "R6.4", "R6.5", "R7.1", "R7.2",
+                  "R7.3", "R8.1.1", "R8.1.2", "R8.1.3", "R8.1.4", "R8.1.5"]
+FORM_4 = {"audited_on": "2027-07-20", "evidence_cd_reference": "CD-2027-H1-01",
+          **{"item_" + c.replace(".", "_"): "compliant" for c in FORM_4_CLAUSES}}
+REGISTER_MATCHES = {"register_entries": 42, "log_records": 42, "matches": True}
+REGISTER_MISMATCH = {"register_entries": 40, "log_records": 42, "matches": False,
+                     "discrepancy_note": "兩筆查詢未登記 Two queries not registered"}
+DOWNLOAD = {"downloaded_on": "2027-04-03", "file_reference": "\\\\fs\\webir\\2027-Q1.csv", "record_count": 130,
+            "anomalies_found": False}
+COMPILED = {"documents_compiled": True, "audit_count": 2, "document_reference": "稽核-2026"}
+SENT = {"sent_on": "2027-03-20", "official_letter_number": "北市社資字第1160000001號"}
+DESTRUCTION = {"forms_reviewed": 12, "forms_destroyed": 3, "destroyed_only_after_3_years": True,
+               "audit_records_retained_3_years": True, "personal_data_filed_or_destroyed": True,
+               "destruction_list_reference": "銷毀清冊-2026"}
+RETURN = {"decision": "return", "comment": "請補正佐證 Please add the evidence"}
+
+
+def _start(db, users, process_id: str) -> int:
+    obligation, period, opens_at, due_at, clauses = PERIODS[process_id]
+    return runtime.start_instance(db, process_id, users["dol.admin"], agency_code="DSW", data={
+        "obligation": obligation, "period": period, "opens_at": opens_at, "due_at": due_at, "clauses": clauses})
+
+
+def _ready(db, iid) -> list[HumanTask]:
+    with db.sessions() as session:
+        return list(session.scalars(select(HumanTask).where(HumanTask.instance_id == iid,
+                                                             HumanTask.status == TaskStatus.READY)))
+
+
+def _step(db, users, iid, name: str, role: str, data: dict) -> None:
+    """Complete the one ready task, which must be `name` in the lane of `role`, as a holder of that role."""
+    [task] = _ready(db, iid)
+    assert (task.name, task.lane, task.role) == (name, role, role)
+    assert task.due_at is not None and task.form_schema
+    runtime.complete_task(db, task.id, users[HOLDER[task.role]], data)
+
+
+def _run(db, users, process_id: str, steps) -> int:
+    iid = _start(db, users, process_id)
+    for name, role, data in steps:
+        _step(db, users, iid, name, role, data)
+    return iid
+
+
+def _status(db, iid) -> InstanceStatus:
+    with db.sessions() as session:
+        return session.get(ProcessInstance, iid).status
+
+
+def _history(db, iid) -> list[tuple[str, str]]:
+    with db.sessions() as session:
+        rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == iid).order_by(HumanTask.id))
+        return [(t.name, t.role) for t in rows]
+
+
+def _final_data(db, iid) -> dict:
+    with db.sessions() as session:
+        instance = session.get(ProcessInstance, iid)
+        version = session.get(ProcessVersion, instance.process_version_id)
+        return load_workflow(version, instance.state_json, script_engine()).data
+
+
+def _invalid(db, users, iid, data) -> dict[str, str]:
+    [task] = _ready(db, iid)
+    with pytest.raises(runtime.FormInvalid) as invalid:
+        runtime.complete_task(db, task.id, users[HOLDER[task.role]], data)
+    return invalid.value.fields
+
+
+# ------------------------------------------------------------------ all obligation processes
+
+@pytest.mark.parametrize("process_id", sorted(PERIODS))
+def test_obligation_process_versions_list_their_clauses(org_db, process_id):
+    with org_db.sessions() as session:
+        version = latest_version(session, process_id)
+        assert version is not None and version.is_executable
+        assert version.clauses and MAIN_CLAUSE[process_id] in version.clauses
+        assert set(version.lane_roles.values()) <= set(HOLDER)  # no applicant lane: nobody starts these
+
+
+@pytest.mark.parametrize("process_id", sorted(PERIODS))
+def test_obligation_first_task_instructions_show_period_agency_and_due_date(org_db, users, process_id):
+    iid = _start(org_db, users, process_id)
+    [task] = _ready(org_db, iid)
+    with org_db.sessions() as session:
+        details = task_details(session, task)
+    _, period, _, due_at, _ = PERIODS[process_id]
+    assert period in details["instructions"] and due_at in details["instructions"]
+    assert details["data"]["agency_name"] and details["data"]["agency_name"] in details["instructions"]
+    assert details["form"]["schema"]["additionalProperties"] is False
+
+
+def test_r3_3_obligation_task_goes_to_its_lane_role_not_to_other_agency_roles(org_db, users):
+    iid = _start(org_db, users, "monthly_register_check")
+    [task] = _ready(org_db, iid)
+    for other in ("dsw.admin", "dol.admin"):
+        with pytest.raises((NotAllowed, runtime.NotFound)):
+            runtime.complete_task(org_db, task.id, users[other], REGISTER_MATCHES)
+
+
+# ------------------------------------------------------------------ monthly_register_check
+
+def test_r8_1_2_monthly_check_matching_register_completes_with_the_unit_admin_only(org_db, users):
+    iid = _run(org_db, users, "monthly_register_check",
+               [("check_register", "unit_admin", REGISTER_MATCHES)])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert _history(org_db, iid) == [("check_register", "unit_admin")]
+    data = _final_data(org_db, iid)
+    assert data["register_check_outcome"] == "matched"  # R6.5: reported to the agency admin
+    assert data["register_check_report"]["difference"] == 0
+
+
+def test_r8_1_2_monthly_check_with_discrepancy_goes_to_agency_admin(org_db, users):
+    iid = _run(org_db, users, "monthly_register_check", [
+        ("check_register", "unit_admin", REGISTER_MISMATCH),
+        ("follow_up_discrepancy", "agency_admin", {"explanation": "承辦人漏登 The clerk forgot to register",
+                                                   "action_taken": "已補登並提醒 Registered late, reminded"}),
+    ])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert _history(org_db, iid) == [("check_register", "unit_admin"), ("follow_up_discrepancy", "agency_admin")]
+    data = _final_data(org_db, iid)
+    assert data["register_check_outcome"] == "discrepancy_followed_up"
+    assert data["register_check_report"]["difference"] == 2
+
+
+def test_r6_1_register_mismatch_needs_a_discrepancy_note(org_db, users):
+    iid = _start(org_db, users, "monthly_register_check")
+    fields = _invalid(org_db, users, iid, {**REGISTER_MATCHES, "matches": False})
+    assert "discrepancy_note" in fields
+    assert "log_records" in _invalid(org_db, users, iid, {**REGISTER_MATCHES, "log_records": -1})
+
+
+def test_r6_1_discrepancy_follow_up_needs_the_explanation(org_db, users):
+    iid = _run(org_db, users, "monthly_register_check", [("check_register", "unit_admin", REGISTER_MISMATCH)])
+    assert "explanation" in _invalid(org_db, users, iid, {"action_taken": "已補登 Registered late"})
+
+
+# ------------------------------------------------------------------ quarterly_log_review
+
+def test_r8_1_1_quarterly_download_without_anomalies_ends_with_the_agency_admin(org_db, users):
+    iid = _run(org_db, users, "quarterly_log_review", [("download_query_log", "agency_admin", DOWNLOAD)])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert _history(org_db, iid) == [("download_query_log", "agency_admin")]
+
+
+def test_r8_1_1_quarterly_anomalies_are_reviewed_by_the_agency_audit_team(org_db, users):
+    iid = _run(org_db, users, "quarterly_log_review", [
+        ("download_query_log", "agency_admin",
+         {**DOWNLOAD, "anomalies_found": True, "note": "3 筆非上班時間查詢 3 off-hours queries"}),
+        ("review_anomalies", "agency_audit",
+         {"conclusion": "疑似不當查詢 Suspected improper queries", "referred_for_investigation": True}),
+    ])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert _history(org_db, iid) == [("download_query_log", "agency_admin"), ("review_anomalies", "agency_audit")]
+
+
+def test_r8_1_1_anomalies_found_need_a_note(org_db, users):
+    iid = _start(org_db, users, "quarterly_log_review")
+    assert "note" in _invalid(org_db, users, iid, {**DOWNLOAD, "anomalies_found": True})
+    assert "downloaded_on" in _invalid(org_db, users, iid, {**DOWNLOAD, "downloaded_on": "2027-13-40"})
+
+
+# ------------------------------------------------------------------ semiannual_internal_audit
+
+def test_r8_1_4_form_4_checklist_has_one_item_per_form_4_clause():
+    schema = json.loads((FORMS / "internal_audit_form_4.schema.json").read_text(encoding="utf-8"))
+    items = {k for k in schema["properties"] if k.startswith("item_")}
+    assert items == {"item_" + c.replace(".", "_") for c in FORM_4_CLAUSES}
+    for key in items:
+        assert schema["properties"][key]["enum"] == ["compliant", "non_compliant", "not_applicable"]
+        assert len(schema["properties"][key]["x-enumTitles"]) == 3
+    assert items | {"evidence_cd_reference"} <= set(schema["required"])
+
+
+def test_r8_1_4_internal_audit_is_signed_off_by_the_agency_head(org_db, users):
+    iid = _run(org_db, users, "semiannual_internal_audit", [
+        ("internal_audit_form_4", "agency_audit", FORM_4),
+        ("head_sign_off", "agency_head", {"decision": "approve", "approved": True}),
+    ])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert _history(org_db, iid) == [("internal_audit_form_4", "agency_audit"), ("head_sign_off", "agency_head")]
+
+
+def test_r8_1_4_head_returns_the_audit_to_the_audit_team_for_correction(org_db, users):
+    iid = _run(org_db, users, "semiannual_internal_audit", [
+        ("internal_audit_form_4", "agency_audit", FORM_4),
+        ("head_sign_off", "agency_head", RETURN),
+        ("internal_audit_form_4", "agency_audit", {**FORM_4, "item_R5_6": "non_compliant",
+                                                   "findings": "2 帳號逾期未變更密碼 2 accounts overdue"}),
+        ("head_sign_off", "agency_head", {"decision": "approve", "approved": True, "comment": "限期改善"}),
+    ])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert [r for _, r in _history(org_db, iid)] == ["agency_audit", "agency_head", "agency_audit", "agency_head"]
+
+
+def test_r8_1_5_internal_audit_needs_the_evidence_cd_and_findings_for_non_compliance(org_db, users):
+    iid = _start(org_db, users, "semiannual_internal_audit")
+    without_cd = {k: v for k, v in FORM_4.items() if k != "evidence_cd_reference"}
+    assert "evidence_cd_reference" in _invalid(org_db, users, iid, without_cd)
+    assert "findings" in _invalid(org_db, users, iid, {**FORM_4, "item_R6_3": "non_compliant"})
+    assert "item_R8_1_2" in _invalid(org_db, users, iid, {**FORM_4, "item_R8_1_2": "maybe"})
+
+
+def test_r8_1_4_head_approval_must_be_confirmed_and_a_return_needs_a_comment(org_db, users):
+    iid = _run(org_db, users, "semiannual_internal_audit", [("internal_audit_form_4", "agency_audit", FORM_4)])
+    assert "approved" in _invalid(org_db, users, iid, {"decision": "approve", "approved": False})
+    assert "comment" in _invalid(org_db, users, iid, {"decision": "return"})
+
+
+# ------------------------------------------------------------------ annual_audit_submission
+
+def test_r8_1_6_annual_submission_is_approved_then_sent_to_the_master_agency(org_db, users):
+    iid = _run(org_db, users, "annual_audit_submission", [
+        ("compile_audit_documents", "agency_audit", COMPILED),
+        ("approve_submission", "agency_head", {"decision": "approve"}),
+        ("send_to_master_agency", "agency_audit", SENT),
+    ])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert _history(org_db, iid) == [("compile_audit_documents", "agency_audit"),
+                                     ("approve_submission", "agency_head"),
+                                     ("send_to_master_agency", "agency_audit")]
+
+
+def test_r8_1_6_head_returns_the_submission_for_recompilation(org_db, users):
+    iid = _run(org_db, users, "annual_audit_submission", [
+        ("compile_audit_documents", "agency_audit", COMPILED),
+        ("approve_submission", "agency_head", RETURN),
+        ("compile_audit_documents", "agency_audit", {**COMPILED, "document_reference": "稽核-2026-v2"}),
+        ("approve_submission", "agency_head", {"decision": "approve"}),
+        ("send_to_master_agency", "agency_audit", SENT),
+    ])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert [n for n, _ in _history(org_db, iid)].count("compile_audit_documents") == 2
+
+
+def test_r8_1_6_submission_needs_compiled_documents_and_the_letter_number(org_db, users):
+    iid = _start(org_db, users, "annual_audit_submission")
+    assert "documents_compiled" in _invalid(org_db, users, iid, {**COMPILED, "documents_compiled": False})
+    _step(org_db, users, iid, "compile_audit_documents", "agency_audit", COMPILED)
+    _step(org_db, users, iid, "approve_submission", "agency_head", {"decision": "approve"})
+    assert "official_letter_number" in _invalid(org_db, users, iid, {"sent_on": "2027-03-20"})
+
+
+# ------------------------------------------------------------------ records_disposition
+
+def test_r7_4_yearly_destruction_list_is_approved_by_the_head(org_db, users):
+    iid = _run(org_db, users, "records_disposition", [
+        ("run_records_destruction", "agency_admin", DESTRUCTION),
+        ("approve_destruction_list", "agency_head", {"decision": "approve"}),
+    ])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert _history(org_db, iid) == [("run_records_destruction", "agency_admin"),
+                                     ("approve_destruction_list", "agency_head")]
+
+
+def test_r7_4_head_returns_the_destruction_list_to_the_agency_admin(org_db, users):
+    iid = _run(org_db, users, "records_disposition", [
+        ("run_records_destruction", "agency_admin", DESTRUCTION),
+        ("approve_destruction_list", "agency_head", RETURN),
+        ("run_records_destruction", "agency_admin", {**DESTRUCTION, "forms_destroyed": 2}),
+        ("approve_destruction_list", "agency_head", {"decision": "approve"}),
+    ])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert [r for _, r in _history(org_db, iid)] == ["agency_admin", "agency_head", "agency_admin", "agency_head"]
+
+
+def test_r7_2_r7_3_destruction_must_respect_the_3_year_retention(org_db, users):
+    iid = _start(org_db, users, "records_disposition")
+    fields = _invalid(org_db, users, iid, {**DESTRUCTION, "destroyed_only_after_3_years": False,
+                                           "audit_records_retained_3_years": False})
+    assert {"destroyed_only_after_3_years", "audit_records_retained_3_years"} <= set(fields)
+    assert "destruction_list_reference" in _invalid(org_db, users, iid, {**DESTRUCTION,
+                                                                         "destruction_list_reference": " "})
+
+
+# ------------------------------------------------------------------ password_rotation
+
+def test_r5_6_all_passwords_changed_completes_without_follow_up(org_db, users):
+    iid = _run(org_db, users, "password_rotation",
+               [("confirm_password_changes", "agency_admin", {"all_changed": True})])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert _history(org_db, iid) == [("confirm_password_changes", "agency_admin")]
+
+
+def test_r5_6_accounts_not_changed_are_followed_up_by_the_agency_admin(org_db, users):
+    iid = _run(org_db, users, "password_rotation", [
+        ("confirm_password_changes", "agency_admin", {"all_changed": False, "not_changed_accounts": "dsw.user"}),
+        ("follow_up_unchanged_accounts", "agency_admin", {"followed_up_on": "2027-04-07",
+                                                          "note": "已電話催辦 Reminded by phone"}),
+    ])
+    assert _status(org_db, iid) == InstanceStatus.COMPLETED
+    assert _history(org_db, iid) == [("confirm_password_changes", "agency_admin"),
+                                     ("follow_up_unchanged_accounts", "agency_admin")]
+
+
+def test_r5_6_accounts_not_changed_must_be_listed(org_db, users):
+    iid = _start(org_db, users, "password_rotation")
+    assert "not_changed_accounts" in _invalid(org_db, users, iid, {"all_changed": False})
+    assert "all_changed" in _invalid(org_db, users, iid, {})
