@@ -40,6 +40,7 @@ from engine.state import dump_state, load_workflow, new_workflow
 
 MAX_ENGINE_PASSES = 50
 SYSTEM_ACTOR = "system"
+TIMER_EVENT_TYPES = ("TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition")
 FINISHED = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED)
 
 
@@ -101,7 +102,7 @@ def _next_timer_due(workflow: BpmnWorkflow) -> dt.datetime | None:
     """The earliest due time of the workflow's waiting timers (what the scheduler wakes it for)."""
     due = []
     for event in workflow.waiting_events():
-        if not event.event_type.endswith("TimerEventDefinition") or not isinstance(event.value, str):
+        if event.event_type not in TIMER_EVENT_TYPES or not isinstance(event.value, str):
             continue
         try:
             due.append(TimerEventDefinition.get_datetime(event.value))

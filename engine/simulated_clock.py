@@ -7,6 +7,7 @@ first set, it reads the real time of its first use and keeps it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from sqlalchemy.exc import IntegrityError
 
@@ -60,11 +61,11 @@ class SimulatedClock:
 
 def configure(db: Database, mode: str | None = None) -> None:
     """Install the clock WEBIR_CLOCK asks for (`system` or `simulated`)."""
-    import os
-
     mode = (mode or os.environ.get("WEBIR_CLOCK", "system")).strip().lower()
     if mode == "simulated":
-        clock.install(SimulatedClock(db))
+        simulated = SimulatedClock(db)
+        simulated.now()  # start it now, outside any transaction (a first read inside one would wait on itself)
+        clock.install(simulated)
     elif mode == "system":
         clock.install(clock.SystemClock())
     else:

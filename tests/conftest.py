@@ -101,11 +101,22 @@ GRANT = {"purpose_checked": True, "legal_basis_checked": True, "within_business_
 
 @pytest.fixture
 def sim_clock(db):
-    """The simulated clock on this test's database; set it with `sim_clock.set(...)`. System clock after."""
+    """The simulated clock on this test's database; `sim_clock.set(...)` jumps anywhere (tests only),
+    without firing anything, like time passing while no scheduler runs. System clock after."""
     from engine import clock
-    from engine.simulated_clock import SimulatedClock
+    from engine.models import SimulatedClockState
+    from engine.simulated_clock import ROW_ID, SimulatedClock
 
-    simulated = SimulatedClock(db)
+    class TimeMachine(SimulatedClock):
+        def set(self, when):
+            with self.db.transaction() as session:
+                row = session.get(SimulatedClockState, ROW_ID)
+                if row is None:
+                    session.add(SimulatedClockState(id=ROW_ID, now=when, updated_at=when))
+                else:
+                    row.now = when
+
+    simulated = TimeMachine(db)
     clock.install(simulated)
     yield simulated
     clock.install(clock.SystemClock())

@@ -21,11 +21,12 @@ from workflows import bundled, demo, org
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _database() -> Database:
+def _database(with_clock: bool = True) -> Database:
     folder = instance_path()
     folder.mkdir(parents=True, exist_ok=True)
     database = Database(database_url(folder))
-    simulated_clock.configure(database)
+    if with_clock:
+        simulated_clock.configure(database)
     return database
 
 
@@ -73,8 +74,9 @@ def upgrade_schema(database: Database) -> None:
 @user_errors
 def init_db(with_demo: bool) -> None:
     """Create or upgrade the schema, deploy the bundled models, optionally load the demo organisation."""
-    database = _database()
+    database = _database(with_clock=False)  # the simulated clock lives in a table the upgrade creates
     upgrade_schema(database)
+    simulated_clock.configure(database)
     with database.transaction() as session:
         result = bundled.deploy_bundled(session)
         loaded = demo.load_demo(session, dt.date.today()) if with_demo else False

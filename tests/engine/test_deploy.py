@@ -102,6 +102,7 @@ def test_broken_obligations_calendar_is_refused_with_the_obligation_named(org_db
     bad = b'{"obligations": [{"id": "monthly_register_check", "clauses": ["R3.3"], "process_id": "x", ' \
           b'"cadence": "fortnightly", "due": {}, "responsible_role": "unit_admin"}]}'
     with pytest.raises(BundleError) as refused:
-        _deploy(org_db, [ModelFile("user_account_application.bpmn", BPMN.read_bytes()), ModelFile("obligations.json", bad)])
+        _deploy(org_db, [ModelFile("user_account_application.bpmn", BPMN.read_bytes()),
+                         ModelFile("obligations.json", bad)])
     assert refused.value.problems[0].file == "obligations.json"
     assert "monthly_register_check" in refused.value.problems[0].reason
