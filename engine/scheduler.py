@@ -16,7 +16,8 @@ import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from engine import clock, runtime, timekeeping
 from engine.db import Database
@@ -52,18 +53,24 @@ class Scheduler:
         self.release()
 
     def is_leader(self) -> bool:
-        """Take or renew the lease; False while another live scheduler holds it."""
+        """Take or renew the lease (one conditional UPDATE, atomic on both databases); False while another
+        live scheduler holds it."""
         real_now = dt.datetime.now(dt.UTC)
-        with self.db.transaction() as session:
-            lease = session.get(SchedulerLease, LEASE_NAME, with_for_update=True)
-            if lease is None:
-                session.add(SchedulerLease(name=LEASE_NAME, holder=self.holder,
-                                           expires_at=real_now + dt.timedelta(seconds=LEASE_SECONDS)))
-                return True
-            if lease.holder != self.holder and lease.expires_at > real_now:
-                return False
-            lease.holder, lease.expires_at = self.holder, real_now + dt.timedelta(seconds=LEASE_SECONDS)
+        expires = real_now + dt.timedelta(seconds=LEASE_SECONDS)
+        try:
+            with self.db.transaction() as session:
+                taken = session.execute(
+                    update(SchedulerLease).where(SchedulerLease.name == LEASE_NAME, or_(
+                        SchedulerLease.holder == self.holder, SchedulerLease.expires_at < real_now))
+                    .values(holder=self.holder, expires_at=expires)).rowcount
+                if taken:
+                    return True
+                if session.get(SchedulerLease, LEASE_NAME) is not None:
+                    return False
+                session.add(SchedulerLease(name=LEASE_NAME, holder=self.holder, expires_at=expires))
             return True
+        except IntegrityError:  # another scheduler created the lease at the same moment
+            return False
 
     def release(self) -> None:
         with self.db.transaction() as session:
@@ -89,12 +96,13 @@ class Scheduler:
                                      id=f"timer-{instance_id}", replace_existing=True)
 
     def fire(self, instance_id: int) -> None:
-        with self._lock:
-            self.jobs.pop(instance_id, None)
         try:
             runtime.fire_timers(self.db, instance_id)
         except Exception:  # noqa: BLE001 - one broken instance must not stop the others
             log.exception("firing the timer of instance %s failed", instance_id)
+        finally:  # forgotten only now, so a poll during the firing does not schedule it again
+            with self._lock:
+                self.jobs.pop(instance_id, None)
 
     def sweep(self) -> None:
         """Catch up on everything overdue, open periods, escalate late ones."""
