@@ -59,7 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from web import api, auth, errors, filters, inbox, instances, pages
+    from web import api, auth, dashboard, errors, filters, inbox, instances, pages
 
     filters.init_app(app)
     errors.init_app(app)
@@ -67,4 +67,5 @@ def _register(app: Flask) -> None:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(instances.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(api.bp)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import simulated_clock
+from engine import clock, simulated_clock
 from engine.bundle import BundleError, ModelFile
 from engine.db import Database
 from engine.scheduler import Scheduler
@@ -79,7 +78,7 @@ def init_db(with_demo: bool) -> None:
     simulated_clock.configure(database)
     with database.transaction() as session:
         result = bundled.deploy_bundled(session)
-        loaded = demo.load_demo(session, dt.date.today()) if with_demo else False
+        loaded = demo.load_demo(session, demo.demo_approval_date(clock.now().date())) if with_demo else False
     state = "unchanged" if result.unchanged else "deployed"
     click.echo(f"schema up to date; bundled models {state} as version {result.version}: "
                f"{', '.join(result.process_ids)}")

@@ -1,4 +1,4 @@
-"""Placeholder pages (dashboard, modeler, regulation) until their own issues make them real."""
+"""Placeholder pages (modeler, regulation) until their own issues make them real."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from flask_login import login_required
 bp = Blueprint("pages", __name__)
 
 _TITLES = {
-    "dashboard": ("儀表板", "Dashboard"),
     "modeler": ("流程設計", "Modeler"),
     "regulation": ("法規", "Regulation"),
 }
@@ -18,12 +17,6 @@ def _coming_soon(key: str) -> str:
     """The shared "coming soon" page."""
     zh, en = _TITLES[key]
     return render_template("pages/coming_soon.html", zh=zh, en=en)
-
-
-@bp.get("/dashboard")
-@login_required
-def dashboard():
-    return _coming_soon("dashboard")
 
 
 @bp.get("/modeler")

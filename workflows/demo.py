@@ -34,6 +34,12 @@ USERS = (
 )
 
 
+def demo_approval_date(today: dt.date) -> dt.date:
+    """Demo agencies were approved three months before the first run, so the calendar has history to show."""
+    months = today.year * 12 + today.month - 1 - 3
+    return dt.date(months // 12, months % 12 + 1, 1)
+
+
 def load_demo(session: Session, approved_on: dt.date) -> bool:
     """Create the demo organisation once; False when it is already there."""
     if session.scalar(select(Agency.id).where(Agency.code == "DOL")):

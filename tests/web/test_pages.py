@@ -108,9 +108,22 @@ def test_nav_and_stub_pages(client, users):
     for label in ("我的待辦 <small>My tasks", "流程 <small>Processes", "儀表板 <small>Dashboard",
                   "流程設計 <small>Modeler", "法規 <small>Regulation", "(DSW)", 'action="/logout"'):
         assert label in page
-    for path in ("/dashboard", "/modeler", "/regulation"):
+    for path in ("/modeler", "/regulation"):
         stub = client.get(path).get_data(as_text=True)
         assert "即將推出" in stub and token_of(stub)
+
+
+def test_dashboard_shows_late_and_missed_obligations_of_visible_agencies_only(client, users, sim_clock):
+    import datetime as dt
+
+    from engine import timekeeping
+
+    sim_clock.set(dt.datetime(2026, 2, 1, tzinfo=dt.UTC))  # demo agencies approved 2026-01-01
+    timekeeping.advance_to(client.application.extensions["webir_db"], dt.datetime(2026, 3, 5, tzinfo=dt.UTC))
+    login(client, "daan.admin")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "逾期 Late" in page and "R3.3, R8.1.2" in page and "2026-01" in page
+    assert "DAAN" in page and "<td>DSW</td>" not in page
 
 
 def test_application_is_filled_reviewed_and_granted(client, users):

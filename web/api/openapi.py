@@ -150,9 +150,26 @@ def _model_paths() -> dict:
     }
 
 
+def _calendar_paths() -> dict:
+    period = _obj({"obligation": STR, "clauses": _array(STR), "agency": STR, "period": STR,
+                   "opens_at": TIME, "due_at": TIME,
+                   "status": {"enum": ["scheduled", "open", "done", "late", "missed"]},
+                   "instance_id": NULL_INT, "late": BOOL, "completed_at": TIME},
+                  ("obligation", "clauses", "agency", "period", "opens_at", "due_at", "status", "instance_id"))
+    move = _obj({"advance": {"type": "string", "description": "ISO 8601 duration, e.g. P1M"},
+                 "set": {"type": "string", "format": "date-time"}}, ())
+    moved = _obj({"now": TIME, "timers_fired": INT, "periods_opened": INT, "escalations": INT})
+    return {
+        "/obligations": {"get": _op("Obligation periods of the agencies you may see", "200", _array(period),
+                                    errors=("404",), params=[_query("agency", STR), _query("year", INT)])},
+        "/clock": {"post": _op("Move the simulated clock, firing all that falls due on the way (master_admin)",
+                               "200", moved, errors=("403", "409"), body={"application/json": {"schema": move}})},
+    }
+
+
 def document() -> dict:
     """The whole OpenAPI document."""
-    paths = {**_model_paths(), **_instance_paths(), **_task_paths()}
+    paths = {**_model_paths(), **_instance_paths(), **_task_paths(), **_calendar_paths()}
     paths["/openapi.json"] = {"get": {"summary": "This document", "security": [],
                                       "responses": {"200": {"description": "OK"}}}}
     return {
