@@ -7,9 +7,11 @@ events together, so a crash never leaves them disagreeing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -36,7 +38,7 @@ from engine.models import (
 )
 from engine.scripts import script_engine
 from engine.specs import latest_version, load_form
-from engine.state import dump_state, load_workflow, new_workflow
+from engine.state import dump_event, dump_state, load_workflow, new_workflow
 
 MAX_ENGINE_PASSES = 50
 SYSTEM_ACTOR = "system"
@@ -114,12 +116,22 @@ def _next_timer_due(workflow: BpmnWorkflow) -> dt.datetime | None:
 def _drain_events(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
     """Persist thrown messages now: get_events() empties the workflow's own outbox."""
     for event in workflow.get_events():
-        if isinstance(event, BpmnEvent) and type(event.event_definition).__name__.endswith("MessageEventDefinition"):
+        if isinstance(event, BpmnEvent) and isinstance(event.event_definition, MessageEventDefinition):
             session.add(OutboxMessage(
                 instance_id=instance.id, name=event.event_definition.name,
-                payload=event.payload if isinstance(event.payload, dict) else {"value": event.payload},
-                correlations=event.correlations or {}, created_at=clock.now(),
+                payload=_jsonable(event.payload), correlations=_jsonable(event.correlations or {}),
+                created_at=clock.now(), event_json=dump_event(event),
             ))
+
+
+def _jsonable(value) -> dict:
+    value = value if isinstance(value, dict) else {"value": value}
+    return json.loads(json.dumps(value, default=str))
+
+
+def _waits_for(workflow: BpmnWorkflow) -> str | None:
+    names = sorted({e.name for e in workflow.waiting_events() if e.event_type.endswith("MessageEventDefinition")})
+    return "|" + "|".join(names) + "|" if names else None
 
 
 def _advance(session: Session, instance: ProcessInstance, version: ProcessVersion, workflow: BpmnWorkflow,
@@ -140,6 +152,7 @@ def _advance(session: Session, instance: ProcessInstance, version: ProcessVersio
         instance.status = InstanceStatus.RUNNING if ready else InstanceStatus.WAITING
     instance.state_json = dump_state(workflow)
     instance.next_due_at = _next_timer_due(workflow)
+    instance.waits_for = _waits_for(workflow)
     instance.updated_at = clock.now()
     if instance.status.value != before:
         who = actor.username if actor else None
@@ -159,16 +172,22 @@ def _start_agency(session: Session, user: User, agency_code: str | None) -> Agen
     return agency
 
 
-def start_in_session(session: Session, version: ProcessVersion, agency: Agency, user: User | None,
-                     data: dict | None = None) -> ProcessInstance:
-    """Start an instance inside the caller's transaction (the scheduler opens periods this way)."""
-    data = _check_data(data)
+def new_instance_row(session: Session, version: ProcessVersion, agency: Agency, user: User | None) -> ProcessInstance:
+    """The row of a new instance (flushed, so it has its id)."""
     instance = ProcessInstance(process_id=version.process_id, process_version_id=version.id,
                                version=version.deployment_id, agency_id=agency.id,
                                started_by_id=user.id if user else None, status=InstanceStatus.RUNNING,
                                started_at=clock.now(), state_json="")
     session.add(instance)
     session.flush()
+    return instance
+
+
+def start_in_session(session: Session, version: ProcessVersion, agency: Agency, user: User | None,
+                     data: dict | None = None) -> ProcessInstance:
+    """Start an instance inside the caller's transaction (the scheduler opens periods this way)."""
+    data = _check_data(data)
+    instance = new_instance_row(session, version, agency, user)
     workflow = new_workflow(version, script_engine(HostContext(session, instance, user)))
     injected = _injected(user, agency) if user else {"agency": agency.code, "agency_name": agency.name,
                                                      "started_at": clock.now().isoformat()}
@@ -190,7 +209,9 @@ def start_instance(db: Database, process_id: str, user_id: int, agency_code: str
         if version is None or not version.is_executable:
             raise NotFound(f"process '{process_id}' is not deployed")
         agency = _start_agency(session, user, agency_code)
-        return start_in_session(session, version, agency, user, data).id
+        instance_id = start_in_session(session, version, agency, user, data).id
+    deliver_messages(db)
+    return instance_id
 
 
 def fire_timers(db: Database, instance_id: int) -> bool:
@@ -211,7 +232,15 @@ def fire_timers(db: Database, instance_id: int) -> bool:
         audit.record(session, "timer_fired", SYSTEM_ACTOR, instance.id, before=instance.status.value,
                      due_at=due.isoformat())
         _advance(session, instance, version, workflow, None, instance.status.value)
-        return True
+    deliver_messages(db)
+    return True
+
+
+def deliver_messages(db: Database) -> None:
+    """After a commit: hand the messages it threw to their receivers (engine/messages.py)."""
+    from engine import messages  # imported here: messages builds on this module
+
+    messages.deliver_pending(db)
 
 
 def _instance_of_task(db: Database, task_id: int) -> int:
@@ -262,7 +291,8 @@ def complete_task(db: Database, task_id: int, user_id: int, data: dict | None) -
         audit.record(session, "task_completed", user.username, instance.id, task.id,
                      before=instance.status.value, after=None, task=task.name)
         _advance(session, instance, version, workflow, user, instance.status.value)
-        return instance.id
+    deliver_messages(db)
+    return instance_id
 
 
 def claim_task(db: Database, task_id: int, user_id: int, claim: bool = True) -> None:

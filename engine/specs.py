@@ -90,7 +90,7 @@ def deploy(session: Session, files: list[ModelFile], deployed_by: str | None, so
         session.add(ProcessVersion(
             process_id=pid, deployment_id=deployment.id, name=info.name, bpmn_filename=info.filename,
             spec_json=info.spec_json, clauses=info.clauses, lane_roles=info.lane_roles,
-            deployed_at=deployment.deployed_at, is_executable=info.executable,
+            deployed_at=deployment.deployed_at, is_executable=info.executable, message_starts=info.message_starts,
         ))
     session.flush()
     return DeployResult(deployment.id, parsed.process_ids, inherited=sorted(bundle.inherited),

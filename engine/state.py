@@ -49,3 +49,17 @@ def load_workflow(version: ProcessVersion, state_json: str, script_engine) -> Bp
     workflow = SERIALIZER.from_dict(dct)
     workflow.script_engine = script_engine
     return workflow
+
+
+def dump_event(event) -> str:
+    """A thrown BPMN event (message) as JSON, restorable with load_event in another instance."""
+    registry = SERIALIZER.registry
+    registry._encoder_mode = True
+    try:
+        return json.dumps(SERIALIZER.to_dict(event), cls=SERIALIZER._encoder_cls)
+    finally:
+        registry._encoder_mode = False
+
+
+def load_event(event_json: str):
+    return SERIALIZER.from_dict(json.loads(event_json, cls=SERIALIZER.json_decoder_cls))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from engine import clock, obligations, runtime
+from engine import clock, messages, obligations, runtime
 from engine.db import Database
 from engine.models import InstanceStatus, ProcessInstance
 from engine.simulated_clock import ClockMovedBackwards, SimulatedClock
@@ -65,6 +65,7 @@ def run_due_work(db: Database) -> WorkDone:
     opened = obligations.open_due_periods(db)
     fired = fire_due_timers(db)
     escalated = obligations.escalate_late_periods(db)
+    messages.deliver_pending(db)  # retry messages nobody could take before (e.g. a receiver deployed since)
     return WorkDone(fired, opened, escalated)
 
 

@@ -9,7 +9,9 @@ import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins import ExclusiveGatewayMixin
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
@@ -32,6 +34,7 @@ class ProcessInfo:
     clauses: list[str]
     lane_roles: dict[str, str]
     executable: bool = True
+    message_starts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -183,6 +186,13 @@ def _process_name(root: etree._Element, process_id: str) -> str:
     return participant.get("name", process_id) if participant is not None else process_id
 
 
+def _message_starts(spec) -> list[str]:
+    """Message names that start this process (its start events with a message definition)."""
+    return sorted({ts.event_definition.name for ts in spec.task_specs.values()
+                   if isinstance(ts, StartEvent) and isinstance(getattr(ts, "event_definition", None),
+                                                                 MessageEventDefinition)})
+
+
 def _serialize(spec, subprocess_specs) -> str:
     stored = {
         "spec": SERIALIZER.to_dict(spec),
@@ -205,7 +215,7 @@ def _process_info(parser, bundle, filename, pid, lane_map, known_roles, warnings
         return None, problems
     executable = root.find(f".//bpmn:process[@id='{pid}']", NS).get("isExecutable", "true") != "false"
     info = ProcessInfo(pid, _process_name(root, pid), filename, _serialize(spec, subs), _clauses(root, pid),
-                       lane_roles, executable)
+                       lane_roles, executable, _message_starts(spec))
     return info, []
 
 

@@ -53,5 +53,6 @@ class ProcessVersion(Base):
     spec_json: Mapped[str] = mapped_column(Text)
     clauses: Mapped[list] = mapped_column(default=list)
     lane_roles: Mapped[dict] = mapped_column(default=dict)
+    message_starts: Mapped[list] = mapped_column(default=list)  # message names its start events catch
     deployed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     is_executable: Mapped[bool] = mapped_column(default=True)

@@ -45,6 +45,8 @@ class ProcessInstance(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column()
     next_due_at: Mapped[dt.datetime | None] = mapped_column()
     error_message: Mapped[str | None] = mapped_column(Text)
+    # Names of the messages the instance waits for, as "|name|name|" so delivery can find it with LIKE.
+    waits_for: Mapped[str | None] = mapped_column(Text)
     state_json: Mapped[str] = mapped_column(Text, default="")
     # Bumped by every write; the conditional UPDATE on it is the per-instance lock (see engine/locking.py).
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
@@ -63,3 +65,5 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     delivered_to: Mapped[int | None] = mapped_column(Integer)
+    event_json: Mapped[str] = mapped_column(Text, default="")
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
 
@@ -49,3 +50,18 @@ def test_obligations_of_an_agency_you_may_not_see_is_404(client, token_for, sim_
     assert own.status_code == 200 and {r["agency"] for r in own.get_json()} == {"DAAN"}
     everyone = client.get("/api/v1/obligations", headers=token_for("dol.audit")).get_json()
     assert {r["agency"] for r in everyone} == {"DSW", "DAAN"}
+
+
+def test_kept_messages_are_listed_for_operators_only(client, token_for, org_db, users):
+    from engine import runtime
+    from engine.bundle import ModelFile
+    from workflows import bundled
+
+    sender = Path(__file__).resolve().parents[1] / "data" / "messages" / "pinger.bpmn"
+    with org_db.transaction() as session:
+        bundled.deploy_files(session, [ModelFile("pinger.bpmn", sender.read_bytes())], "t", "t")
+    runtime.start_instance(org_db, "pinger", users["dsw.staff"])
+    assert client.get("/api/v1/messages", headers=token_for("dsw.admin")).status_code == 403
+    pending = client.get("/api/v1/messages?status=pending", headers=token_for("dol.admin")).get_json()
+    assert pending["total"] == 1 and pending["items"][0]["name"] == "ping"
+    assert "no instance is waiting" in pending["items"][0]["last_error"]
