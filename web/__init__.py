@@ -59,9 +59,10 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from web import api, auth, dashboard, errors, filters, inbox, instances, pages
+    from web import api, auth, dashboard, errors, filters, inbox, instances, pages, security
 
     filters.init_app(app)
+    security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)

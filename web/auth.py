@@ -7,6 +7,7 @@ from flask_login import login_required, login_user, logout_user
 
 from engine import audit
 from web.current_user import web_user
+from web.security import login_throttled
 from web.extensions import get_db
 from workflows.org import authenticate
 
@@ -25,6 +26,10 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         with get_db().transaction() as session:
+            if login_throttled(session, username[:64]):
+                audit.record(session, "login_throttled", username[:64])
+                flash("登入失敗次數過多，請 15 分鐘後再試 Too many failed logins: try again in 15 minutes", "error")
+                return render_template("auth/login.html", username=username), 429
             user = authenticate(session, username, request.form.get("password", ""))
             audit.record(session, "login" if user else "login_failed", username[:64])
             current = web_user(session, user) if user else None

@@ -1,4 +1,4 @@
-"""Audit events, written in the same transaction as the state change they describe."""
+"""Audit events, written in the same transaction as the state change they describe, chained by SHA-256."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from engine.db import Base, utcnow
 
 
 class AuditEvent(Base):
-    """Who did what, when, with the instance status before and after."""
+    """Who did what, when, with the instance status before and after; `hash` covers the event and the
+    previous event's hash, so any edit, removal or reordering breaks the chain (`webir audit verify`)."""
 
     __tablename__ = "audit_event"
 
@@ -24,3 +25,5 @@ class AuditEvent(Base):
     status_before: Mapped[str | None] = mapped_column(String(20))
     status_after: Mapped[str | None] = mapped_column(String(20))
     detail: Mapped[dict] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")

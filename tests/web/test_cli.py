@@ -89,3 +89,27 @@ def test_clock_commands_move_the_simulated_clock_and_open_periods(webir):
     assert back.exit_code == 1 and "only moves forward" in back.output
     bad = webir("clock", "advance", "one month")
     assert bad.exit_code != 0 and "ISO 8601 duration" in bad.output
+
+
+def test_audit_verify_names_the_first_edited_event(webir, tmp_path):
+    import sqlite3
+
+    webir("init-db", "--demo")
+    assert "audit log intact" in webir("audit", "verify").output
+    database = tmp_path / "instance" / "webir.sqlite3"
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE audit_event SET actor = 'mallory' WHERE id = 7")
+    broken = webir("audit", "verify")
+    assert broken.exit_code == 1 and "audit log broken at event 7" in broken.output
+
+
+def test_backup_then_restore_keeps_a_verified_audit_chain(webir, tmp_path):
+    webir("init-db", "--demo")
+    copy = tmp_path / "backup.sqlite3"
+    made = webir("backup", str(copy))
+    assert made.exit_code == 0 and "chain intact" in made.output
+    assert webir("backup", str(copy)).exit_code == 1  # never overwrites
+    webir("agency", "create", "NEW", "--name", "after the backup")
+    restored = webir("restore", str(copy), "--yes")
+    assert restored.exit_code == 0 and "audit events verified" in restored.output
+    assert "agency 'NEW' already exists" not in webir("agency", "create", "NEW", "--name", "again").output

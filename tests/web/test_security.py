@@ -1,0 +1,65 @@
+"""Security around every page: headers, CSRF, login throttling, upload limits, hostile model files."""
+
+from __future__ import annotations
+
+import io
+
+from session_helpers import login, token_of
+
+
+def test_every_page_carries_security_headers(client, users):
+    for path in ("/login", "/api/v1/openapi.json"):
+        headers = client.get(path).headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+
+
+def test_form_post_without_csrf_token_is_refused(client, users):
+    answer = client.post("/login", data={"username": "dsw.staff", "password": "demo-pass-2026"})
+    assert answer.status_code == 400
+
+
+def test_login_is_throttled_after_five_failures_even_with_the_right_password(client, users):
+    for _ in range(5):
+        assert login(client, "dsw.admin", "wrong-password").status_code == 401
+    blocked = login(client, "dsw.admin")
+    assert blocked.status_code == 429 and "15" in blocked.get_data(as_text=True)
+    assert login(client, "dsw.staff").status_code == 302  # other accounts are not affected
+
+
+def test_a_successful_login_resets_the_failure_count(client, users):
+    for _ in range(4):
+        login(client, "dsw.user", "wrong-password")
+    assert login(client, "dsw.user").status_code == 302
+    token = token_of(client.get("/").get_data(as_text=True))
+    client.post("/logout", data={"csrf_token": token})
+    for _ in range(4):
+        login(client, "dsw.user", "wrong-password")
+    assert login(client, "dsw.user").status_code == 302
+
+
+def _deploy(client, headers, name: str, content: bytes):
+    return client.post("/api/v1/process-models", data={"files": [(io.BytesIO(content), name)]},
+                       headers=headers, content_type="multipart/form-data")
+
+
+def test_xml_entities_are_never_expanded_in_deployed_models(client, token_for):
+    xxe = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+           b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&x;</bpmn:definitions>')
+    answer = _deploy(client, token_for("dol.analyst"), "xxe.bpmn", xxe)
+    assert answer.status_code == 422 and "root:" not in answer.get_data(as_text=True)
+
+
+def test_billion_laughs_is_refused_without_expanding(client, token_for):
+    lol = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + b"".join(
+        f'<!ENTITY {c} "{("&" + p + ";") * 10}">'.encode() for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    ) + b']><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&i;</bpmn:definitions>'
+    answer = _deploy(client, token_for("dol.analyst"), "lol.bpmn", lol)
+    assert answer.status_code == 422
+
+
+def test_oversized_upload_is_413(client, token_for, app):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    answer = _deploy(client, token_for("dol.analyst"), "big.bpmn", b"x" * 4096)
+    assert answer.status_code == 413 and answer.get_json()["error"]["code"] == "too_large"
