@@ -11,12 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
 from robot_data import data_for
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "spiff-arena"
+def _corpus() -> Path:
+    """WEBIR_CONFORMANCE_DIR, else ../shared/conformance beside the checkout, else this workplace's shared folder."""
+    candidates = [os.environ.get("WEBIR_CONFORMANCE_DIR"),
+                  Path(__file__).resolve().parents[3] / "shared" / "conformance" / "spiff-arena",
+                  Path("/work/shared/conformance/spiff-arena")]
+    return next((Path(c) for c in candidates if c and (Path(c) / "manifest.json").exists()), Path(candidates[1]))
+
+
+CORPUS = _corpus()
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text()) if (CORPUS / "manifest.json").exists() else []
 DEPLOYABLE = (".bpmn", ".dmn", ".json")
 # The sender's form file is not in the corpus; this is the invoice its message payload and correlation name
