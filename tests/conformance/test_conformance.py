@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from robot_data import data_for
 
+
 def _corpus() -> Path:
     """WEBIR_CONFORMANCE_DIR, else ../shared/conformance beside the checkout, else this workplace's shared folder."""
     candidates = [os.environ.get("WEBIR_CONFORMANCE_DIR"),
