@@ -26,9 +26,9 @@ def _postgres() -> Database:
     global _pg_database
     if _pg_database is None:
         _pg_database = Database(PG_URL)
-        Base.metadata.drop_all(_pg_database.engine)
-        with _pg_database.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        with _pg_database.engine.begin() as conn:  # whatever an earlier run (of another branch) left there
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
         _pg_database.create_all()
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with _pg_database.engine.begin() as conn:
