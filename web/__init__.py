@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 import workflows  # noqa: F401  (registers the regulation's roles and service tasks with the engine)
 from engine import simulated_clock
@@ -34,6 +35,14 @@ def secret_key(folder: Path) -> str:
     return key_file.read_text().strip()
 
 
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in every route: ids beyond the database's integer range are simply not found (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; `config` overrides settings (tests pass DATABASE_URL and a Database)."""
     folder = instance_path()
@@ -51,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("DATABASE"):  # tests install their own clock
         simulated_clock.configure(app.extensions["webir_db"])
     app.json.ensure_ascii = False
+    app.url_map.converters["int"] = DatabaseId  # before any route is added
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app)

@@ -33,8 +33,11 @@ def optional(body: dict, key: str, kind: type, kind_name: str):
     return value
 
 
+MAX_ID = 2**31 - 1  # the databases' INTEGER range; larger numbers are bad input, not a crash
+
+
 def int_arg(name: str, default: int | None = None, minimum: int = 1,
-            maximum: int | None = None) -> int | None:
+            maximum: int = MAX_ID) -> int | None:
     """An integer query parameter within bounds."""
     raw = request.args.get(name)
     if raw is None or raw == "":
@@ -43,7 +46,7 @@ def int_arg(name: str, default: int | None = None, minimum: int = 1,
         value = int(raw)
     except ValueError:
         raise bad_request(f"'{name}' must be an integer", {"fields": {name: "must be an integer"}}) from None
-    if value < minimum or (maximum is not None and value > maximum):
+    if value < minimum or value > maximum:
         raise bad_request(f"'{name}' is out of range", {"fields": {name: "out of range"}})
     return value
 
