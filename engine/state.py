@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
+from uuid import UUID
 
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from engine.models import ProcessVersion
 from engine.validation import SERIALIZER
+
+# Its restore helpers rebuild a workflow around cached specs (constructing it re-registers the same
+# converter class in the registry, which changes nothing).
+_WORKFLOW_CONVERTER = BpmnWorkflowConverter(BpmnWorkflow, SERIALIZER.registry)
 
 
 @functools.lru_cache(maxsize=256)
@@ -17,12 +23,19 @@ def _spec_parts(spec_json: str) -> tuple[dict, dict]:
     return stored["spec"], stored["subprocess_specs"]
 
 
-def new_workflow(version: ProcessVersion, script_engine) -> BpmnWorkflow:
-    """A fresh workflow of a stored version."""
-    spec_dict, subs_dict = _spec_parts(version.spec_json)
+@functools.lru_cache(maxsize=256)
+def _spec_objects(spec_json: str):
+    """Restored spec objects, once per version (specs are definitions: workflows only read them)."""
+    spec_dict, subs_dict = _spec_parts(spec_json)
     spec = SERIALIZER.from_dict(json.loads(json.dumps(spec_dict)))
     subs = {name: SERIALIZER.from_dict(json.loads(json.dumps(d))) for name, d in subs_dict.items()}
-    return BpmnWorkflow(spec, subs, script_engine=script_engine)
+    return spec, subs
+
+
+def new_workflow(version: ProcessVersion, script_engine) -> BpmnWorkflow:
+    """A fresh workflow of a stored version."""
+    spec, subs = _spec_objects(version.spec_json)
+    return BpmnWorkflow(spec, dict(subs), script_engine=script_engine)
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
@@ -40,13 +53,20 @@ def dump_state(workflow: BpmnWorkflow) -> str:
 
 
 def load_workflow(version: ProcessVersion, state_json: str, script_engine) -> BpmnWorkflow:
-    """Restore an instance's workflow from its state and its version's spec."""
+    """Restore an instance's workflow from its state and its version's (cached) spec objects.
+
+    The same steps as SpiffWorkflow's BpmnWorkflowConverter.from_dict, minus restoring the spec each time.
+    """
     dct = json.loads(state_json, cls=SERIALIZER.json_decoder_cls)
-    spec_dict, subs_dict = _spec_parts(version.spec_json)
-    dct["spec"] = json.loads(json.dumps(spec_dict))  # the converter consumes what it is given
-    dct["subprocess_specs"] = json.loads(json.dumps(subs_dict))
     SERIALIZER.migrate(dct)
-    workflow = SERIALIZER.from_dict(dct)
+    spec, subs = _spec_objects(version.spec_json)
+    converter = _WORKFLOW_CONVERTER
+    workflow = BpmnWorkflow(spec, dict(subs), deserializing=True)
+    workflow.tasks = converter.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+    workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+    converter.set_default_attributes(workflow, dct)
+    converter.subprocesses_from_dict(dct["subprocesses"], workflow)
+    workflow.bpmn_events = SERIALIZER.registry.restore(dct.pop("bpmn_events", []))
     workflow.script_engine = script_engine
     return workflow
 
