@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
+from engine.duties import allowed_pairs
 from engine.models import Agency, HumanTask, ProcessInstance, RoleAssignment, User
 
 APPLICANT = "applicant"
@@ -68,8 +69,9 @@ def active_roles(session: Session, user_id: int) -> set[tuple[int, str]]:
 
 def candidate_pairs(session: Session, user_id: int) -> set[tuple[int, str]]:
     """(agency id, task role) pairs whose unassigned tasks the user may take."""
-    pairs = active_roles(session, user_id)
-    return pairs | {(a, DELEGATING_AGENCY) for a, r in pairs if r in DELEGATING_ROLES}
+    held = active_roles(session, user_id)
+    pairs = held | {(a, DELEGATING_AGENCY) for a, r in held if r in DELEGATING_ROLES}
+    return allowed_pairs(session, pairs, held)  # separation of duties as data (engine/duties.py)
 
 
 def check_may_complete(session: Session, user: User, task: HumanTask, instance: ProcessInstance) -> None:

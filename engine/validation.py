@@ -16,6 +16,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.bundle import BPMN_NS, NS, SPIFF_NS, BundleError, ModelBundle, Problem
+from engine.duties import RULES_FILE, DutiesError, parse_rules
 from engine.obligation_defs import DEFINITIONS_FILE, DefinitionError, parse_definitions
 from engine.scripts import ScriptRejected, check_source
 
@@ -219,16 +220,19 @@ def _process_info(parser, bundle, filename, pid, lane_map, known_roles, warnings
     return info, []
 
 
-def _check_obligations(bundle: ModelBundle) -> list[Problem]:
-    """An obligations calendar deployed with the models must parse (it is data an analyst edits)."""
-    found = bundle.files.get(DEFINITIONS_FILE)
-    if found is None or DEFINITIONS_FILE in bundle.inherited:
-        return []
-    try:
-        parse_definitions(found.text)
-    except DefinitionError as exc:
-        return [Problem(found.filename, "", str(exc))]
-    return []
+def _check_data_files(bundle: ModelBundle) -> list[Problem]:
+    """Calendars and duty rules deployed with the models must parse (they are data an analyst edits)."""
+    problems = []
+    for filename, parse, error in ((DEFINITIONS_FILE, parse_definitions, DefinitionError),
+                                   (RULES_FILE, parse_rules, DutiesError)):
+        found = bundle.files.get(filename)
+        if found is None or filename in bundle.inherited:
+            continue
+        try:
+            parse(found.text)
+        except error as exc:
+            problems.append(Problem(found.filename, "", str(exc)))
+    return problems
 
 
 def check_bundle(bundle: ModelBundle, known_roles: set[str]) -> ParsedBundle:
@@ -245,7 +249,7 @@ def check_bundle(bundle: ModelBundle, known_roles: set[str]) -> ParsedBundle:
             problems += found
             if info:
                 parsed.processes[pid] = info
-    problems += _check_obligations(bundle)
+    problems += _check_data_files(bundle)
     if problems:
         raise BundleError(problems)
     if not parsed.processes:
