@@ -80,8 +80,31 @@ def _lane_map(bundle: ModelBundle) -> dict[str, str]:
     return mapping
 
 
-def _add_files(parser: SpiffBpmnParser, bundle: ModelBundle) -> None:
+def _duplicate_ids(name: str, root: etree._Element) -> list[Problem]:
+    """A BPMN element's id used again (by another element or by an extension such as a service task's
+    operator) makes SpiffWorkflow pick the wrong element; extensions may repeat ids among themselves."""
+    bpmn_ids: dict[str, int] = {}
     problems = []
+    for el in root.iter(f"{{{BPMN_NS}}}*"):
+        element_id = el.get("id")
+        if element_id in bpmn_ids:
+            problems.append(Problem(name, element_id, f"the id '{element_id}' is used twice (lines "
+                                    f"{bpmn_ids[element_id]} and {el.sourceline})", el.sourceline))
+        elif element_id:
+            bpmn_ids[element_id] = el.sourceline
+    for el in root.iter(f"{{{SPIFF_NS}}}*"):
+        element_id = el.get("id")
+        if element_id in bpmn_ids:
+            problems.append(Problem(name, element_id, f"the extension on line {el.sourceline} reuses the id of the "
+                                    f"BPMN element on line {bpmn_ids[element_id]}; give the element another id",
+                                    el.sourceline))
+    return problems
+
+
+def _add_files(parser: SpiffBpmnParser, bundle: ModelBundle) -> None:
+    problems = [p for name, root in bundle.xml.items() for p in _duplicate_ids(name, root)]
+    if problems:
+        raise BundleError(problems)
     for kind in ("dmn", "bpmn"):  # DMN first: business rule tasks look their decisions up while parsing
         for name, root in bundle.xml.items():
             if not name.endswith("." + kind):

@@ -12,11 +12,8 @@ from werkzeug.routing import IntegerConverter
 import workflows  # noqa: F401  (registers the regulation's roles and service tasks with the engine)
 from engine import simulated_clock
 from engine.db import Database
+from engine.settings import instance_path
 from web.extensions import babel, csrf, login_manager
-
-
-def instance_path() -> Path:
-    return Path(os.environ.get("WEBIR_INSTANCE_PATH", "instance")).resolve()
 
 
 def database_url(folder: Path) -> str:

@@ -7,8 +7,8 @@ from flask_login import login_required, login_user, logout_user
 
 from engine import audit
 from web.current_user import web_user
-from web.security import login_throttled
 from web.extensions import get_db
+from web.security import login_throttled
 from workflows.org import authenticate
 
 bp = Blueprint("auth", __name__)

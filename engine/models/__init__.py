@@ -3,13 +3,14 @@
 from engine.models.audit import AuditEvent
 from engine.models.clock import SchedulerLease, SimulatedClockState
 from engine.models.deployment import Deployment, DeploymentFile, ProcessVersion
+from engine.models.evidence import EvidenceFile
 from engine.models.human_task import HumanTask, TaskStatus
 from engine.models.instance import InstanceStatus, OutboxMessage, ProcessInstance
 from engine.models.obligation import ObligationPeriod
 from engine.models.org import Agency, ApiToken, RoleAssignment, User
 
 __all__ = [
-    "Agency", "ApiToken", "AuditEvent", "Deployment", "DeploymentFile", "HumanTask", "InstanceStatus",
+    "Agency", "ApiToken", "AuditEvent", "Deployment", "DeploymentFile", "EvidenceFile", "HumanTask", "InstanceStatus",
     "ObligationPeriod", "OutboxMessage", "ProcessInstance", "ProcessVersion", "RoleAssignment", "SchedulerLease",
     "SimulatedClockState", "TaskStatus", "User",
 ]

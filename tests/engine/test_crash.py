@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
 from engine import audit, clock, timekeeping
 from engine.models import HumanTask, ObligationPeriod, ProcessInstance, ProcessVersion, TaskStatus

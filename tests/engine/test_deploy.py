@@ -106,3 +106,10 @@ def test_broken_obligations_calendar_is_refused_with_the_obligation_named(org_db
                          ModelFile("obligations.json", bad)])
     assert refused.value.problems[0].file == "obligations.json"
     assert "monthly_register_check" in refused.value.problems[0].reason
+
+
+def test_service_task_sharing_its_id_with_its_operator_is_refused(org_db):
+    text = BPMN.read_text(encoding="utf-8").replace('id="record_account_application"', 'id="record_application"')
+    with pytest.raises(BundleError) as refused:
+        _deploy(org_db, [ModelFile("user_account_application.bpmn", text.encode())])
+    assert any(p.element == "record_application" and "reuses the id" in p.reason for p in refused.value.problems)

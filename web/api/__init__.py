@@ -13,4 +13,14 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 init_blueprint(bp)
 
-from web.api import auth, calendar, instances, messages, meta, models, openapi, tasks  # noqa: E402,F401  (register the routes)
+from web.api import (  # noqa: E402,F401  (register the routes)
+    auth,
+    calendar,
+    evidence,
+    instances,
+    messages,
+    meta,
+    models,
+    openapi,
+    tasks,
+)
