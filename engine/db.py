@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -53,10 +54,16 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def is_busy_database(exc: BaseException) -> bool:
+    """SQLite's "database is locked" after the busy timeout, or a PostgreSQL lock timeout: retry later."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, OperationalError) and ("database is locked" in text or "lock timeout" in text)
+
+
+def make_engine(url: str, busy_timeout: float = 30, **kwargs) -> Engine:
     """An Engine; SQLite gets WAL, foreign keys and a generous busy timeout so writers queue, not fail."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        kwargs.setdefault("connect_args", {"timeout": busy_timeout, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")

@@ -63,3 +63,30 @@ def test_oversized_upload_is_413(client, token_for, app):
     app.config["MAX_CONTENT_LENGTH"] = 1024
     answer = _deploy(client, token_for("dol.analyst"), "big.bpmn", b"x" * 4096)
     assert answer.status_code == 413 and answer.get_json()["error"]["code"] == "too_large"
+
+
+def test_a_database_locked_by_another_writer_answers_503_and_changes_nothing(tmp_path, org_db, token_for, users,
+                                                                              monkeypatch):
+    if not org_db.is_sqlite:
+        return  # PostgreSQL waits on row locks instead; covered by the concurrency tests
+    import sqlite3
+
+    from engine.db import Database
+    from web import create_app
+
+    impatient = Database(org_db.url, busy_timeout=0.5)
+    monkeypatch.setenv("WEBIR_INSTANCE_PATH", str(tmp_path / "instance"))
+    client = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": impatient}).test_client()
+    headers = token_for("dsw.staff")
+    blocker = sqlite3.connect(org_db.url.removeprefix("sqlite:///"))
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        answer = client.post("/api/v1/process-instances", json={"process_id": "user_account_application"},
+                             headers=headers)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "database_busy"
+    assert answer.headers["Retry-After"] == "2"
+    listing = client.get("/api/v1/process-instances", headers=headers).get_json()
+    assert listing["total"] == 0

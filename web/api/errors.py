@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 
 from engine.assignment import NotAllowed
 from engine.bundle import BundleError
+from engine.db import is_busy_database
 from engine.locking import InstanceNotFound
 from engine.runtime import FormInvalid, NotFound, TaskNotReady
 from workflows.org import OrgError
@@ -78,6 +79,11 @@ def _domain(exc: BaseException) -> Response | None:
     if isinstance(exc, BundleError):
         problems = [p.as_dict() for p in exc.problems]
         return error_response(422, "invalid_model", str(exc), {"problems": problems})
+    if is_busy_database(exc):
+        response = error_response(503, "database_busy", "資料庫忙碌中，請稍後重試 The database is busy with another "
+                                  "writer; nothing was changed, please retry")
+        response.headers["Retry-After"] = "2"
+        return response
     return None
 
 
