@@ -19,13 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from argon2 import PasswordHasher  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 import workflows  # noqa: E402, F401
+from bench.common import fresh_schema  # noqa: E402
 from engine import runtime  # noqa: E402
 from engine.bundle import ModelFile  # noqa: E402
-from engine.db import Base, Database  # noqa: E402
+from engine.db import Database  # noqa: E402
 from engine.models import AuditEvent, ProcessInstance, User  # noqa: E402
 from engine.scheduler import Scheduler  # noqa: E402
 from workflows import bundled, org  # noqa: E402
@@ -45,11 +45,7 @@ BPMN = """<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MO
 
 
 def _prepare(db: Database) -> int:
-    Base.metadata.drop_all(db.engine)
-    with db.engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    db.create_all()
-    org._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    fresh_schema(db)
     with db.transaction() as session:
         org.create_agency(session, "DSW", "社會局", approved_on=None)
         org.create_user(session, "bench", "DSW", "bench-password")

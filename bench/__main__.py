@@ -1,0 +1,118 @@
+"""`python -m bench` (or `make bench`): the limit and the engine, side by side, in one process run.
+
+1. the limit: pure SpiffWorkflow, in memory, for user_account_application's two human steps: restore the
+   serialized workflow -> complete the task -> run engine steps -> serialize (with the spec inside the JSON,
+   as a naive host stores it, and with the spec restored once, as our engine does);
+2. the engine: the same two completions through engine.runtime (lock, load, validate the form, run, mirror
+   task rows, audit chain, save) on SQLite and, with --pg, on PostgreSQL.
+Prints a markdown table with medians, p95 and the engine/limit ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser  # noqa: E402
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+from bench.runtime_bench import STEPS, run  # noqa: E402
+from engine.db import Database  # noqa: E402
+from engine.scripts import ScriptRegistry, script_engine  # noqa: E402
+
+BPMN = Path(__file__).resolve().parent.parent / "bpmn" / "user_account_application.bpmn"
+START = {"applicant": "dsw.staff", "applicant_name": "Tsai", "applicant_is_vendor": False, "agency": "DSW",
+         "agency_name": "社會局"}
+
+
+# The limit has no database: service tasks answer what the regulation's handlers would, from memory.
+IN_MEMORY_SERVICES = ScriptRegistry(services={
+    "screen_account_application": lambda call: {"unit_admin_present": True, "agency_items": [],
+                                                 "outside_agency_scope": []},
+    "check_granted_items": lambda call: {"items": call.data.get("business_items", []), "outside": [], "within": True},
+    "record_account_application": lambda call: {"application_id": 1, "outcome": call.data.get("outcome")},
+})
+
+
+def _limit(n: int, spec_in_json: bool) -> list[float]:
+    """Milliseconds per task completion (restore -> complete -> run -> serialize), pure SpiffWorkflow."""
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_file(str(BPMN))
+    spec = parser.get_spec("user_account_application")
+    samples = []
+    for _ in range(n):
+        workflow = BpmnWorkflow(spec, script_engine=script_engine(registry=IN_MEMORY_SERVICES))
+        workflow.task_tree.data.update(START)
+        workflow.do_engine_steps()
+        state = serializer.serialize_json(workflow)
+        while not workflow.is_completed():
+            started = time.perf_counter()
+            workflow = serializer.deserialize_json(state) if spec_in_json else _restore(serializer, state, spec)
+            workflow.script_engine = script_engine(registry=IN_MEMORY_SERVICES)
+            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.data.update(STEPS[task.task_spec.name][1])
+            task.run()
+            workflow.do_engine_steps()
+            state = serializer.serialize_json(workflow)
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def _restore(serializer, state: str, spec) -> BpmnWorkflow:
+    from engine.state import _WORKFLOW_CONVERTER, SERIALIZER
+
+    dct = json.loads(state)
+    dct.pop("spec")
+    dct.pop("subprocess_specs")
+    SERIALIZER.migrate(dct)
+    from uuid import UUID
+
+    workflow = BpmnWorkflow(spec, {}, deserializing=True)
+    workflow.tasks = _WORKFLOW_CONVERTER.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+    workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+    _WORKFLOW_CONVERTER.set_default_attributes(workflow, dct)
+    _WORKFLOW_CONVERTER.subprocesses_from_dict(dct["subprocesses"], workflow)
+    return workflow
+
+
+def _row(name: str, samples: list[float], limit: float | None) -> str:
+    samples = sorted(samples)
+    median, p95 = statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+    ratio = f"{median / limit:.1f}x" if limit else "1.0x (the limit)"
+    return f"| {name} | {len(samples)} | {median:.2f} | {p95:.2f} | {ratio} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--n", type=int, default=200, help="applications per measurement")
+    parser.add_argument("--pg", default=None, help="PostgreSQL URL (its tables are dropped and recreated)")
+    args = parser.parse_args()
+    print(f"Machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d %H:%M')}")
+    limit_json, limit_cached = _limit(args.n, True), _limit(args.n, False)
+    limit = statistics.median(limit_cached)
+    print("| what | task completions | median ms | p95 ms | vs limit |\n|---|---|---|---|---|")
+    print(_row("pure SpiffWorkflow, spec restored once (the limit)", limit_cached, None))
+    print(_row("pure SpiffWorkflow, spec inside the JSON", limit_json, limit))
+    with tempfile.TemporaryDirectory() as folder:
+        times = run(Database(f"sqlite:///{folder}/bench.sqlite3"), args.n)
+        print(_row("engine on SQLite", times["complete"], limit))
+    if args.pg:
+        times = run(Database(args.pg), args.n)
+        print(_row("engine on PostgreSQL", times["complete"], limit))
+
+
+if __name__ == "__main__":
+    main()
