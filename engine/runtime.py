@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
-from engine.assignment import NotAllowed, can_see_instance, check_may_complete, holds_master_role
+from engine.assignment import NotAllowed, can_see_instance, check_may_complete
 from engine.db import Database
 from engine.forms import forbidden_keys, validate_form_data
 from engine.human_tasks import sync_human_tasks
@@ -38,6 +38,7 @@ from engine.models import (
 )
 from engine.scripts import script_engine
 from engine.specs import latest_version, load_form
+from engine.start_rules import check_may_start
 from engine.state import dump_event, dump_state, load_workflow, new_workflow
 
 MAX_ENGINE_PASSES = 50
@@ -167,8 +168,6 @@ def _start_agency(session: Session, user: User, agency_code: str | None) -> Agen
     agency = session.scalar(select(Agency).where(Agency.code == agency_code))
     if agency is None:
         raise NotFound(f"agency '{agency_code}' not found")
-    if not holds_master_role(session, user.id):
-        raise NotAllowed("只能為自己的機關啟動流程 You may start processes only for your own agency")
     return agency
 
 
@@ -209,6 +208,7 @@ def start_instance(db: Database, process_id: str, user_id: int, agency_code: str
         if version is None or not version.is_executable:
             raise NotFound(f"process '{process_id}' is not deployed")
         agency = _start_agency(session, user, agency_code)
+        check_may_start(session, user, agency, version)  # master roles, or `startableBy` (start_rules.py)
         instance_id = start_in_session(session, version, agency, user, data).id
     deliver_messages(db)
     return instance_id

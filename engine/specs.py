@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.bundle import BundleError, ModelBundle, ModelFile, Problem
 from engine.models import Deployment, DeploymentFile, ProcessVersion
-from engine.validation import check_bundle
+from engine.validation import ParsedBundle, check_bundle
 
 DeployError = BundleError
 
@@ -65,6 +65,15 @@ def _is_unchanged(session: Session, process_ids: list[str], digest: str) -> int 
             return None
         versions.add(dep.id)
     return versions.pop() if len(versions) == 1 else None
+
+
+def check_files(session: Session, files: list[ModelFile], known_roles: set[str]) -> tuple[ModelBundle, ParsedBundle]:
+    """Validate files as deploy would (inheriting from the latest versions) without writing anything."""
+    if not files:
+        raise DeployError([Problem("", "", "no files to deploy")])
+    pool = {name: ModelFile(name, row.content.encode()) for name, row in _latest_files(session).items()}
+    bundle = ModelBundle.build(files, pool)
+    return bundle, check_bundle(bundle, known_roles)
 
 
 def deploy(session: Session, files: list[ModelFile], deployed_by: str | None, source: str,
@@ -122,12 +131,13 @@ def latest_versions(session: Session) -> list[ProcessVersion]:
 
 def deployment_file(session: Session, deployment_id: int, filename: str) -> DeploymentFile | None:
     """A deployed file by exact path, else by its base name (models drawn elsewhere name bare files)."""
-    rows = session.scalars(select(DeploymentFile).where(DeploymentFile.deployment_id == deployment_id)).all()
-    for row in rows:
-        if row.filename == filename:
-            return row
+    of_deployment = select(DeploymentFile).where(DeploymentFile.deployment_id == deployment_id)
+    exact = session.scalar(of_deployment.where(DeploymentFile.filename == filename))
+    if exact is not None:
+        return exact
     base = filename.rsplit("/", 1)[-1]
-    return next((row for row in rows if row.filename.rsplit("/", 1)[-1] == base), None)
+    candidates = session.scalars(of_deployment.where(DeploymentFile.filename.endswith(base, autoescape=True)))
+    return next((row for row in candidates if row.filename.rsplit("/", 1)[-1] == base), None)
 
 
 def load_form(session: Session, deployment_id: int, filename: str | None) -> dict | None:

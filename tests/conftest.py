@@ -97,6 +97,8 @@ FORM_1_2 = {
 }
 GRANT = {"purpose_checked": True, "legal_basis_checked": True, "within_business_scope": True,
          "decision": "grant"}
+# The unit supervisor's confirmation of the business need (dsw.unit in the demo), before the review (R5.3).
+CONFIRM = {"unit_decision": "confirm", "business_need_confirmed": True}
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from engine import simulated_clock
 from engine.db import Database
 from engine.settings import instance_path
 from web.extensions import babel, csrf, login_manager
+from web.i18n import select_locale
 
 
 def database_url(folder: Path) -> str:
@@ -60,14 +61,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseId  # before any route is added
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)  # zh_Hant_TW unless ?lang=en / lang cookie
     _register(app)
     return app
 
 
 def _register(app: Flask) -> None:
-    from web import api, auth, dashboard, errors, filters, inbox, instances, pages, security
+    from web import api, auth, dashboard, errors, filters, i18n, inbox, instances, modeler, pages, printable, security
 
+    i18n.init_app(app)
     filters.init_app(app)
     security.init_app(app)
     errors.init_app(app)
@@ -76,4 +78,6 @@ def _register(app: Flask) -> None:
     app.register_blueprint(instances.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(printable.bp)
+    app.register_blueprint(modeler.bp)
     app.register_blueprint(api.bp)

@@ -14,7 +14,7 @@ from engine import clock, simulated_clock
 from engine.bundle import BundleError, ModelFile
 from engine.db import Database
 from engine.scheduler import Scheduler
-from web import cli_admin, cli_calendar, database_url, instance_path
+from web import cli_admin, cli_calendar, cli_records, database_url, instance_path
 from workflows import bundled, demo, org
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +82,8 @@ def init_db(with_demo: bool) -> None:
     state = "unchanged" if result.unchanged else "deployed"
     click.echo(f"schema up to date; bundled models {state} as version {result.version}: "
                f"{', '.join(result.process_ids)}")
+    if loaded:
+        demo.start_demo_instances(database)  # after the commit: each step is its own transaction
     if with_demo:
         click.echo("demo organisation loaded" if loaded else "demo organisation already present")
 
@@ -203,3 +205,4 @@ def deploy(paths) -> None:
 
 cli_calendar.register(main, _database, user_errors)
 cli_admin.register(main, _database, user_errors)
+cli_records.register(main, _database, user_errors)

@@ -1,4 +1,8 @@
-"""The managers' dashboard: where every compliance obligation of the agencies you may see stands."""
+"""The managers' dashboard: where every compliance obligation of the agencies you may see stands.
+
+Master-agency roles see every agency; others see their own and the agencies theirs commissioned
+(engine.assignment.visible_agencies). Late and missed periods come first; every period links to its instance.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +13,42 @@ from flask_login import current_user, login_required
 
 from engine import clock, obligations
 from engine.assignment import visible_agencies
+from engine.calendar import local_date
 from engine.models import User
+from web.compliance_grid import STATUS_ICONS, STATUS_LABELS, STATUS_ORDER, agency_grids, attention_list
 from web.extensions import get_db
 
 bp = Blueprint("dashboard", __name__)
-STATUS_ORDER = ("late", "missed", "open", "done", "scheduled")
+MONTHS = tuple(range(1, 13))
+MAX_GRIDS = 12  # more agencies than this: the summary table, and one agency's grid at a time
+
+
+def _year(default: int) -> int:
+    value = request.args.get("year", "")
+    return int(value) if value.isdigit() and 2000 <= int(value) <= 2100 else default
 
 
 @bp.get("/dashboard")
 @login_required
 def index():
-    """Counts by status, then the late and missed periods first, then the open ones (R8.1, R7.4, R5.6)."""
+    """Counts by status, the late and missed periods first, then the calendar grid per agency (R8.1, R7.4, R5.6)."""
+    today = local_date(clock.now())
+    year = _year(today.year)
     with get_db().sessions() as session:
-        agencies = visible_agencies(session, session.get(User, current_user.id))
+        visible = visible_agencies(session, session.get(User, current_user.id))
         code = (request.args.get("agency") or "").upper()
-        if code:
-            agencies = [a for a in agencies if a.code == code] or agencies
-        rows = [obligations.period_dict(s) | {"title": s.obligation.title}
-                for s in obligations.period_statuses(session, agencies)]
-    counts = collections.Counter(r["status"] for r in rows)
-    attention = sorted((r for r in rows if r["status"] in ("late", "missed", "open")),
-                       key=lambda r: (STATUS_ORDER.index(r["status"]), r["due_at"]))
-    upcoming = [r for r in rows if r["status"] == "scheduled"][:20]
-    return render_template("dashboard/index.html", counts=counts, attention=attention, upcoming=upcoming,
-                           statuses=STATUS_ORDER, agencies=agencies, now=clock.now(),
-                           simulated=clock.current().simulated)
+        chosen = [a for a in visible if a.code == code] if code else visible
+        chosen = chosen or visible
+        statuses = obligations.period_statuses(session, chosen)
+        order = [o.id for o in obligations.definitions(session).obligations]
+        agencies = [(a.code, a.name, a.approved_on) for a in visible]
+    grids = agency_grids(statuses, year, order)
+    counts = collections.Counter(s.status for s in statuses)
+    return render_template(
+        "dashboard/index.html", counts=counts, attention=attention_list(statuses), grids=grids,
+        show_grids=grids if len(grids) <= MAX_GRIDS else [], statuses=STATUS_ORDER, labels=STATUS_LABELS,
+        icons=STATUS_ICONS, agencies=agencies, agency=code if len(chosen) == 1 and code else None, year=year,
+        months=MONTHS, now=clock.now(), simulated=clock.current().simulated,
+        upcoming=[obligations.period_dict(s) | {"title": s.obligation.title} for s in statuses
+                  if s.status == "scheduled"][:20], this_month=(today.year, today.month),
+    )

@@ -10,33 +10,21 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 import web
-from engine.assignment import NotAllowed
+from engine.assignment import NotAllowed, visible_agencies
 from engine.models import HumanTask, TaskStatus, User
 from engine.runtime import NotFound, start_instance
-from engine.specs import latest_versions
 from web.errors import error_response
 from web.extensions import get_db
+from web.inbox_queries import process_catalogue
+from web.instance_view import action_label, current_tasks, diagram_markers, timeline, viewer_may_manage
 from web.paging import page_arg
 from web.queries import INSTANCE_STATUSES, instance_dict, list_instances, visible_instance
 
 bp = Blueprint("instances", __name__)
+bp.add_app_template_global(action_label, "action_label")
 
 BPMN_JS_DIST = Path(web.__file__).resolve().parent.parent / "node_modules" / "bpmn-js" / "dist"
 PER_PAGE = 50
-ACTIONS = {
-    "instance_started": "啟動流程 Process started",
-    "instance_running": "執行中 Running",
-    "instance_waiting": "等待中 Waiting",
-    "instance_completed": "流程完成 Process completed",
-    "instance_cancelled": "流程取消 Process cancelled",
-    "instance_suspended": "流程暫停 Process suspended",
-    "instance_error": "流程錯誤 Process error",
-    "task_completed": "完成任務 Task completed",
-    "task_claimed": "認領任務 Task claimed",
-    "task_unclaimed": "退回任務 Task unclaimed",
-    "role_granted": "授予角色 Role granted",
-    "role_revoked": "撤銷角色 Role revoked",
-}
 
 
 def _me(session) -> User:
@@ -45,8 +33,7 @@ def _me(session) -> User:
 
 
 def _process_names(session) -> dict[str, str]:
-    return {v.process_id: v.name or v.process_id for v in latest_versions(session)}
-
+    return {p["process_id"]: p["name"] for p in process_catalogue(session)}
 
 
 @bp.get("/instances")
@@ -54,15 +41,18 @@ def _process_names(session) -> dict[str, str]:
 def index():
     process_id = request.args.get("process_id") or None
     status = request.args.get("status") if request.args.get("status") in INSTANCE_STATUSES else None
+    agency = (request.args.get("agency") or "").strip().upper()[:32] or None
     page = page_arg()
     with get_db().sessions() as session:
-        rows, total = list_instances(session, _me(session), process_id=process_id, status=status, page=page,
+        user = _me(session)
+        rows, total = list_instances(session, user, process_id=process_id, agency=agency, status=status, page=page,
                                      per_page=PER_PAGE)
         instances = [instance_dict(session, row) for row in rows]
         names = _process_names(session)
+        agencies = [a.code for a in visible_agencies(session, user)]
     return render_template("instances/index.html", instances=instances, total=total, names=names,
                            process_id=process_id, status=status, statuses=INSTANCE_STATUSES, page=page,
-                           pages=max(1, -(-total // PER_PAGE)))
+                           pages=max(1, -(-total // PER_PAGE)), agency=agency, agencies=agencies)
 
 
 def _my_first_ready_task(instance_id: int) -> int | None:
@@ -103,15 +93,17 @@ def _bpmn_url(process_id: str, version: int) -> str:
 def show(instance_id: int):
     try:
         with get_db().sessions() as session:
-            instance = instance_dict(session, visible_instance(session, _me(session), instance_id),
-                                     with_history=True)
-            name = _process_names(session).get(instance["process_id"], instance["process_id"])
+            user = _me(session)
+            row = visible_instance(session, user, instance_id)
+            instance = instance_dict(session, row)
+            manager = viewer_may_manage(session, user, row)
+            page = {"process_name": _process_names(session).get(row.process_id, row.process_id),
+                    "markers": diagram_markers(session, row.id), "history": timeline(session, row.id),
+                    "tasks": current_tasks(session, row, manager), "may_manage": manager}
     except NotFound:
         abort(404)
-    ready_names = sorted({t["name"] for t in instance["ready_tasks"]})
-    return render_template("instances/show.html", instance=instance, process_name=name, actions=ACTIONS,
-                           bpmn_url=_bpmn_url(instance["process_id"], instance["version"]),
-                           ready_names=ready_names)
+    return render_template("instances/show.html", instance=instance,
+                           bpmn_url=_bpmn_url(instance["process_id"], instance["version"]), **page)
 
 
 @bp.get("/assets/bpmn-js/<path:filename>")
@@ -120,3 +112,6 @@ def bpmn_js_asset(filename: str):
     if not BPMN_JS_DIST.is_dir():
         abort(404)
     return send_from_directory(BPMN_JS_DIST, filename, max_age=3600)
+
+
+from web import instance_actions  # noqa: E402,F401  (manager actions, on this blueprint)

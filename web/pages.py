@@ -1,4 +1,4 @@
-"""Placeholder pages (modeler, regulation) until their own issues make them real."""
+"""Placeholder pages (regulation) until their own issues make them real."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from flask_login import login_required
 bp = Blueprint("pages", __name__)
 
 _TITLES = {
-    "modeler": ("流程設計", "Modeler"),
     "regulation": ("法規", "Regulation"),
 }
 
@@ -17,12 +16,6 @@ def _coming_soon(key: str) -> str:
     """The shared "coming soon" page."""
     zh, en = _TITLES[key]
     return render_template("pages/coming_soon.html", zh=zh, en=en)
-
-
-@bp.get("/modeler")
-@login_required
-def modeler():
-    return _coming_soon("modeler")
 
 
 @bp.get("/regulation")

@@ -1,4 +1,5 @@
-"""The demo organisation: master agency DOL, user agency DSW, district office DAAN (commissioned by DSW)."""
+"""The demo organisation: master agency DOL, user agency DSW, district offices DAAN and XINYI (commissioned by DSW;
+XINYI is not approved yet: its onboarding waits for DSW's consent)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Agency
+from engine import clock, runtime
+from engine.db import Database
+from engine.models import Agency, HumanTask, TaskStatus, User
 from workflows.org import create_agency, create_user
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed by `make run` on purpose (demo only)
@@ -16,6 +19,8 @@ AGENCIES = (
     ("DSW", "臺北市政府社會局 Department of Social Welfare", None, False),
     ("DAAN", "臺北市大安區公所 Da'an District Office", "DSW", False),
 )
+# Agencies that still have to go through agency_onboarding (no approval date).
+NEW_AGENCIES = (("XINYI", "臺北市信義區公所 Xinyi District Office", "DSW"),)
 # (username, agency, roles, vendor, display name)
 USERS = (
     ("dol.admin", "DOL", ["master_admin"], False, "王總管 Wang (master admin)"),
@@ -31,7 +36,14 @@ USERS = (
     ("dsw.vendor", "DSW", [], True, "委外廠商 Vendor employee"),
     ("daan.admin", "DAAN", ["agency_admin"], False, "許管理 Hsu (district admin)"),
     ("daan.staff", "DAAN", [], False, "鄭承辦 Cheng (district staff)"),
+    ("xinyi.staff", "XINYI", [], False, "高承辦 Kao (Xinyi staff, onboarding)"),
 )
+DEMO_FORM_1_1 = {
+    "unit": "社會課 Social affairs section", "job_title": "課員 Officer", "egov_account": "kao.egov",
+    "citizen_certificate_uploaded": True, "purpose": "受社會局委託辦理社會救助資格查核",
+    "business_items": ["social_assistance"], "legal_basis": "社會救助法第 5 條之 1、第 10 條",
+    "official_letter_number": "北市信社字第1150000001號",
+}
 
 
 def demo_approval_date(today: dt.date) -> dt.date:
@@ -48,7 +60,21 @@ def load_demo(session: Session, approved_on: dt.date) -> bool:
         create_agency(session, code, name, delegated_by=parent, master=master,
                       approved_on=None if master else approved_on,
                       actor="demo")
+    for code, name, parent in NEW_AGENCIES:
+        create_agency(session, code, name, delegated_by=parent, actor="demo")
     for username, agency, roles, vendor, display in USERS:
         create_user(session, username, agency, DEMO_PASSWORD, roles=roles, vendor=vendor,
                     display_name=display, actor="demo")
     return True
+
+
+def start_demo_instances(db: Database) -> list[int]:
+    """Leave work in flight for the demo: XINYI's onboarding, Form 1-1 filed, waiting for DSW's consent."""
+    with db.sessions() as session:
+        staff = session.scalar(select(User.id).where(User.username == "xinyi.staff"))
+    iid = runtime.start_instance(db, "agency_onboarding", staff, "XINYI")
+    with db.sessions() as session:
+        form = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == iid,
+                                                         HumanTask.status == TaskStatus.READY))
+    runtime.complete_task(db, form, staff, {**DEMO_FORM_1_1, "application_date": clock.now().date().isoformat()})
+    return [iid]

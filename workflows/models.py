@@ -27,3 +27,4 @@ class AccountApplication(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_on: Mapped[dt.date | None] = mapped_column(Date)
+    destroy_not_before: Mapped[dt.date | None] = mapped_column(Date)  # R7.2: revocation + 3 years

@@ -71,8 +71,9 @@ def create_user(session: Session, username: str, agency_code: str, password: str
     return user
 
 
-def grant_role(session: Session, user: User, agency: Agency, role: str, actor: str | None = None) -> None:
-    """Give a user a role in an agency (idempotent)."""
+def grant_role(session: Session, user: User, agency: Agency, role: str, actor: str | None = None,
+               source_instance_id: int | None = None) -> None:
+    """Give a user a role in an agency (idempotent); `source_instance_id` names the process that granted it."""
     if role not in ASSIGNABLE_ROLES:
         raise OrgError(f"unknown role '{role}'; roles: {', '.join(sorted(ASSIGNABLE_ROLES))}")
     if user.is_vendor:
@@ -84,8 +85,23 @@ def grant_role(session: Session, user: User, agency: Agency, role: str, actor: s
         RoleAssignment.role == role, RoleAssignment.revoked_at.is_(None)))
     if not held:
         session.add(RoleAssignment(user_id=user.id, agency_id=agency.id, role=role, granted_by=actor,
-                                   granted_at=clock.now()))
-        audit.record(session, "role_granted", actor, user=user.username, agency=agency.code, role=role)
+                                   granted_at=clock.now(), source_instance_id=source_instance_id))
+        audit.record(session, "role_granted", actor, source_instance_id, user=user.username, agency=agency.code,
+                     role=role)
+
+
+def revoke_role(session: Session, user: User, agency: Agency, role: str, actor: str | None = None,
+                instance_id: int | None = None, **detail) -> bool:
+    """End a user's role in an agency now (the row is kept: the regulation wants the history); False if not held."""
+    rows = session.scalars(select(RoleAssignment).where(
+        RoleAssignment.user_id == user.id, RoleAssignment.agency_id == agency.id, RoleAssignment.role == role,
+        RoleAssignment.revoked_at.is_(None))).all()
+    for row in rows:
+        row.revoked_at = clock.now()
+    if rows:
+        audit.record(session, "role_revoked", actor, instance_id, user=user.username, agency=agency.code, role=role,
+                     **detail)
+    return bool(rows)
 
 
 def roles_of(session: Session, user: User) -> list[str]:

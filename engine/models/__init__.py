@@ -2,6 +2,7 @@
 
 from engine.models.audit import AuditEvent
 from engine.models.clock import SchedulerLease, SimulatedClockState
+from engine.models.comment import TaskComment
 from engine.models.deployment import Deployment, DeploymentFile, ProcessVersion
 from engine.models.evidence import EvidenceFile
 from engine.models.human_task import HumanTask, TaskStatus
@@ -12,5 +13,5 @@ from engine.models.org import Agency, ApiToken, RoleAssignment, User
 __all__ = [
     "Agency", "ApiToken", "AuditEvent", "Deployment", "DeploymentFile", "EvidenceFile", "HumanTask", "InstanceStatus",
     "ObligationPeriod", "OutboxMessage", "ProcessInstance", "ProcessVersion", "RoleAssignment", "SchedulerLease",
-    "SimulatedClockState", "TaskStatus", "User",
+    "SimulatedClockState", "TaskComment", "TaskStatus", "User",
 ]

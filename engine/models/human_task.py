@@ -15,6 +15,7 @@ class TaskStatus(enum.StrEnum):
     READY = "ready"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    SUSPENDED = "suspended"  # its instance is suspended: not completable until resumed (engine/admin_ops.py)
 
 
 class HumanTask(Base):
@@ -25,6 +26,8 @@ class HumanTask(Base):
         UniqueConstraint("instance_id", "task_guid"),
         Index("ix_human_task_inbox", "status", "agency_id", "role"),
         Index("ix_human_task_assignee", "status", "assignee_id"),
+        Index("ix_human_task_completed_by", "completed_by_id", "status"),
+        Index("ix_human_task_instance_status", "instance_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

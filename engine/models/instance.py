@@ -31,6 +31,7 @@ class ProcessInstance(Base):
     __table_args__ = (
         Index("ix_process_instance_agency_status", "agency_id", "status"),
         Index("ix_process_instance_next_due", "next_due_at"),
+        Index("ix_process_instance_started_by", "started_by_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import FORM_1_2, GRANT
+from conftest import CONFIRM, FORM_1_2, GRANT
 from sqlalchemy import select, text
 
 from engine import audit, runtime
@@ -11,7 +11,7 @@ from engine.models import AuditEvent, HumanTask, TaskStatus
 
 def _run_application(db, users) -> None:
     iid = runtime.start_instance(db, "user_account_application", users["dsw.staff"])
-    for who, data in (("dsw.staff", FORM_1_2), ("dsw.admin", GRANT)):
+    for who, data in (("dsw.staff", FORM_1_2), ("dsw.unit", CONFIRM), ("dsw.admin", GRANT)):
         with db.sessions() as session:
             task = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == iid,
                                                              HumanTask.status == TaskStatus.READY))

@@ -37,7 +37,7 @@ def test_process_version_records_clauses_and_lane_roles(org_db):
     with org_db.sessions() as session:
         version = latest_version(session, "user_account_application")
     assert {"R5.3", "R5.5"} <= set(version.clauses)
-    assert version.lane_roles == {"applicant": "applicant", "agency_admin": "agency_admin"}
+    assert version.lane_roles == {"applicant": "applicant", "unit_admin": "unit_admin", "agency_admin": "agency_admin"}
 
 
 def test_partial_deploy_inherits_forms_from_latest_version(org_db):

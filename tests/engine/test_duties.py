@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FORM_1_2, GRANT
+from conftest import CONFIRM, FORM_1_2, GRANT
 from sqlalchemy import select
 
 from engine import runtime
@@ -17,6 +17,7 @@ from workflows import bundled, org
 def _review_task(db, users) -> int:
     iid = runtime.start_instance(db, "user_account_application", users["dsw.staff"])
     runtime.complete_task(db, _ready(db, iid), users["dsw.staff"], FORM_1_2)
+    runtime.complete_task(db, _ready(db, iid), users["dsw.unit"], CONFIRM)
     return _ready(db, iid)
 
 

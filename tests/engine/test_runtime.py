@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import FORM_1_2, GRANT
+from conftest import CONFIRM, FORM_1_2, GRANT
 from sqlalchemy import select
 
 from engine import runtime
@@ -65,6 +65,7 @@ def test_typename_key_is_refused_before_it_reaches_the_workflow(org_db, users):
 def test_full_application_grants_user_role_and_audits_each_step(org_db, users):
     iid = runtime.start_instance(org_db, "user_account_application", users["dsw.staff"])
     runtime.complete_task(org_db, _ready(org_db, iid)[0].id, users["dsw.staff"], FORM_1_2)
+    runtime.complete_task(org_db, _ready(org_db, iid)[0].id, users["dsw.unit"], CONFIRM)
     [review] = _ready(org_db, iid)
     assert (review.role, review.assignee_id, review.due_at is not None) == ("agency_admin", None, True)
     runtime.complete_task(org_db, review.id, users["dsw.admin"], GRANT)
@@ -73,7 +74,7 @@ def test_full_application_grants_user_role_and_audits_each_step(org_db, users):
         actions = [e.action for e in session.scalars(
             select(AuditEvent).where(AuditEvent.instance_id == iid).order_by(AuditEvent.id))]
     assert actions[0] == "instance_started" and actions[-1] == "instance_completed"
-    assert actions.count("task_completed") == 2 and "role_granted" in actions
+    assert actions.count("task_completed") == 3 and "role_granted" in actions
 
 
 def test_second_completion_of_same_task_is_rejected(org_db, users):
@@ -87,6 +88,7 @@ def test_second_completion_of_same_task_is_rejected(org_db, users):
 def test_applicant_may_not_review_own_application(org_db, users):
     iid = runtime.start_instance(org_db, "user_account_application", users["dsw.admin2"])
     runtime.complete_task(org_db, _ready(org_db, iid)[0].id, users["dsw.admin2"], FORM_1_2)
+    runtime.complete_task(org_db, _ready(org_db, iid)[0].id, users["dsw.unit"], CONFIRM)
     with pytest.raises(NotAllowed):
         runtime.complete_task(org_db, _ready(org_db, iid)[0].id, users["dsw.admin2"], GRANT)
     runtime.complete_task(org_db, _ready(org_db, iid)[0].id, users["dsw.admin"], GRANT)
@@ -107,6 +109,7 @@ def test_running_instance_stays_on_its_version_after_a_new_deploy(org_db, users)
         result = bundled.deploy_files(session, [ModelFile("user_account_application.bpmn", changed.encode())],
                                       "t", "t")
     runtime.complete_task(org_db, _ready(org_db, iid)[0].id, users["dsw.staff"], FORM_1_2)
+    runtime.complete_task(org_db, _ready(org_db, iid)[0].id, users["dsw.unit"], CONFIRM)
     review = _ready(org_db, iid)[0]
     assert _instance(org_db, iid).version == 1 and result.version == 2
     assert (review.due_at - review.created_at).days == 5
@@ -117,6 +120,7 @@ def test_running_instance_stays_on_its_version_after_a_new_deploy(org_db, users)
 def test_concurrent_completions_of_one_task_complete_it_once(org_db, users):
     iid = runtime.start_instance(org_db, "user_account_application", users["dsw.staff"])
     runtime.complete_task(org_db, _ready(org_db, iid)[0].id, users["dsw.staff"], FORM_1_2)
+    runtime.complete_task(org_db, _ready(org_db, iid)[0].id, users["dsw.unit"], CONFIRM)
     review = _ready(org_db, iid)[0]
     outcomes = []
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import FORM_1_2, GRANT
+from conftest import CONFIRM, FORM_1_2, GRANT
 from sqlalchemy import select
 
 from workflows.models import AccountApplication
@@ -49,6 +49,9 @@ def submitted(client, auth, username: str = "dsw.staff") -> tuple[dict, int]:
     instance = start(client, auth(username))
     response = complete(client, auth(username), ready(instance, "fill_form_1_2")["id"], FORM_1_2)
     assert response.status_code == 200, response.get_json()
+    confirm = ready(response.get_json()["instance"], "confirm_business_need")["id"]
+    response = complete(client, auth("dsw.unit"), confirm, CONFIRM)
+    assert response.status_code == 200, response.get_json()
     instance = response.get_json()["instance"]
     return instance, ready(instance, "review_application")["id"]
 
@@ -75,6 +78,9 @@ def test_account_application_scripted_scenario_grants_the_user_role(client, auth
     assert "purpose" in details["form"]["schema"]["properties"] and details["data"]["applicant"] == "dsw.staff"
 
     response = complete(client, auth("dsw.staff"), fill["id"], FORM_1_2)
+    confirm = ready(response.get_json()["instance"], "confirm_business_need")
+    assert (confirm["role"], confirm["assignee"]) == ("unit_admin", None)
+    response = complete(client, auth("dsw.unit"), confirm["id"], CONFIRM)
     review = ready(response.get_json()["instance"], "review_application")
     assert (review["role"], review["assignee"]) == ("agency_admin", None)
     inbox = client.get(f"{API}/tasks?scope=mine", headers=auth("dsw.admin")).get_json()
@@ -112,7 +118,7 @@ def test_instance_history_and_audit_events_are_in_order(client, auth):
     complete(client, auth("dsw.admin"), review_id, GRANT)
     full = client.get(f"{API}/process-instances/{instance['id']}", headers=auth("dsw.staff")).get_json()
     actions = [e["action"] for e in full["history"]]
-    assert actions[0] == "instance_started" and actions.count("task_completed") == 2
+    assert actions[0] == "instance_started" and actions.count("task_completed") == 3
     assert actions[-1] == "instance_completed" and full["ended_at"] and full["version"] >= 1
     events = client.get(f"{API}/audit-events?instance_id={instance['id']}", headers=auth("dsw.admin")).get_json()
     assert [e["id"] for e in events] == sorted(e["id"] for e in events) == [e["id"] for e in full["history"]]
@@ -240,8 +246,8 @@ def test_invalid_models_are_refused_whole_naming_file_and_element(client, auth):
     nobody = BPMN.read_bytes().replace(b'name="agency_admin"', b'name="nobody"')
     error = error_of(deploy(client, analyst, {f"{PROCESS}.bpmn": nobody}), 422)
     problem = error["details"]["problems"][0]
-    lane_nodes = {"review_application", "gw_granted", "set_granted", "set_refused", "record_application",
-                  "gw_outcome", "end_granted", "end_refused"}
+    lane_nodes = {"review_application", "gw_granted", "check_grant_scope", "gw_within_scope", "return_to_review",
+                  "set_granted", "set_refused", "record_application", "gw_outcome", "end_granted", "end_refused"}
     assert problem["file"] == f"{PROCESS}.bpmn" and problem["element"] in lane_nodes
     assert "nobody" in problem["reason"]
     dmn = error_of(deploy(client, analyst, {"table.dmn": b"<definitions/>"}), 422)["details"]["problems"]

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from conftest import FORM_1_2, GRANT
+from process_walk import CONFIRM_NEED
 
 from workflows.demo import DEMO_PASSWORD
 
@@ -50,14 +51,26 @@ def start_application(client) -> tuple[int, str]:
     return int(match.group(1)), location
 
 
+def confirm_business_need(client) -> None:
+    """dsw.unit (the unit supervisor) confirms the business need from their inbox (R5.3)."""
+    login(client, "dsw.unit")
+    page = client.get("/").get_data(as_text=True)
+    task_id = re.search(r'<a href="/tasks/(\d+)">確認業務需要 Confirm the business need</a>', page).group(1)
+    response = post(client, f"/tasks/{task_id}", form_data(CONFIRM_NEED), page=f"/tasks/{task_id}")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    logout(client)
+
+
 def submit_form_1_2(client, values: dict) -> tuple[int, int]:
-    """dsw.staff starts an application and submits Form 1-2; returns (instance id, staff task id)."""
+    """dsw.staff starts an application and submits Form 1-2, dsw.unit confirms it; returns (instance id,
+    staff task id)."""
     login(client, "dsw.staff")
     task_id, path = start_application(client)
     response = post(client, path, form_data(values), page=path)
     assert response.status_code == 303, response.get_data(as_text=True)
     instance_id = int(re.search(r"/instances/(\d+)$", response.headers["Location"]).group(1))
     logout(client)
+    confirm_business_need(client)
     return instance_id, task_id
 
 
@@ -108,7 +121,7 @@ def test_nav_and_stub_pages(client, users):
     for label in ("我的待辦 <small>My tasks", "流程 <small>Processes", "儀表板 <small>Dashboard",
                   "流程設計 <small>Modeler", "法規 <small>Regulation", "(DSW)", 'action="/logout"'):
         assert label in page
-    for path in ("/modeler", "/regulation"):
+    for path in ("/regulation",):
         stub = client.get(path).get_data(as_text=True)
         assert "即將推出" in stub and token_of(stub)
 
@@ -150,6 +163,7 @@ def test_application_is_filled_reviewed_and_granted(client, users):
     assert re.search(r"/instances/\d+$", instance_path)
     assert "已送出 Submitted" in client.get(instance_path).get_data(as_text=True)
     logout(client)
+    confirm_business_need(client)
 
     login(client, "dsw.admin")
     review = review_task_id(client)

@@ -20,7 +20,10 @@ from web.api import (  # noqa: E402,F401  (register the routes)
     instances,
     messages,
     meta,
+    migration,
+    modeler,
     models,
     openapi,
+    records,
     tasks,
 )

@@ -10,6 +10,7 @@ from web.queries import INSTANCE_STATUSES, TASK_SCOPES, TASK_STATUSES
 STR, INT, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
 TIME = {"type": ["string", "null"], "format": "date-time"}
 NULL_STR, NULL_INT = {"type": ["string", "null"]}, {"type": ["integer", "null"]}
+EXTRA_PATHS: list = []  # functions returning more paths, added by feature modules (web.api.records)
 ERRORS = {"400": "Bad input", "401": "No or bad credentials", "403": "Not allowed",
           "404": "Not found or not visible to you"}
 
@@ -170,6 +171,8 @@ def _calendar_paths() -> dict:
 def document() -> dict:
     """The whole OpenAPI document."""
     paths = {**_model_paths(), **_instance_paths(), **_task_paths(), **_calendar_paths()}
+    for extra in EXTRA_PATHS:
+        paths.update(extra())
     paths["/openapi.json"] = {"get": {"summary": "This document", "security": [],
                                       "responses": {"200": {"description": "OK"}}}}
     return {

@@ -1,4 +1,5 @@
-/* Draw the instance's BPMN model with bpmn-js (NavigatedViewer) and mark its ready tasks. */
+/* Draw the instance's BPMN model with bpmn-js (NavigatedViewer) and mark its completed, active (ready),
+   late and suspended tasks; the element ids come from the page (data-*-tasks attributes, JSON lists). */
 (function () {
   "use strict";
 
@@ -9,22 +10,32 @@
     container.replaceChildren(p);
   }
 
-  function readyTasks(container) {
+  // data attribute -> marker class (CSS in pages.css; the legend on the page uses the same colours)
+  var MARKERS = {
+    completedTasks: "completed-task",
+    readyTasks: "ready-task",
+    lateTasks: "late-task",
+    suspendedTasks: "suspended-task"
+  };
+
+  function idList(container, key) {
     try {
-      var names = JSON.parse(container.dataset.readyTasks || "[]");
+      var names = JSON.parse(container.dataset[key] || "[]");
       return Array.isArray(names) ? names : [];
     } catch (e) {
       return [];
     }
   }
 
-  function markReady(viewer, names) {
+  function markTasks(viewer, container) {
     var registry = viewer.get("elementRegistry");
     var canvas = viewer.get("canvas");
-    names.forEach(function (id) {
-      if (registry.get(id)) {
-        canvas.addMarker(id, "ready-task");
-      }
+    Object.keys(MARKERS).forEach(function (key) {
+      idList(container, key).forEach(function (id) {
+        if (registry.get(id)) {
+          canvas.addMarker(id, MARKERS[key]);
+        }
+      });
     });
   }
 
@@ -45,7 +56,7 @@
         var viewer = new window.BpmnJS({ container: container });
         return viewer.importXML(xml).then(function () {
           viewer.get("canvas").zoom("fit-viewport", "auto");
-          markReady(viewer, readyTasks(container));
+          markTasks(viewer, container);
           container.dataset.rendered = "true";
         });
       })

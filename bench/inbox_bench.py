@@ -1,0 +1,194 @@
+"""Benchmark: the inbox page for a user with 5,000 tasks among 500,000 task rows, SQLite and PostgreSQL.
+
+Run: `.venv/bin/python bench/inbox_bench.py [--rows 500000] [--mine 5000] [--repeat 30] [--pg URL]`.
+The PostgreSQL run works in its own schema (`inbox_bench`, dropped afterwards) so it never touches other data in
+that database. Server time is measured inside the app (before_request -> after_request), every page rendered in
+full (tab counts, the page of 50 rows, the start-a-process list); results are written up in bench/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from argon2 import PasswordHasher  # noqa: E402
+from flask import g  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
+
+import workflows  # noqa: E402, F401
+from engine.db import Database  # noqa: E402
+from engine.models import Agency, HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus, User  # noqa: E402
+from workflows import bundled, demo, org  # noqa: E402
+
+BENCH_USER = "dsw.admin"  # agency_admin of DSW
+SCHEMA = "inbox_bench"
+CHUNK = 10_000
+TASKS_PER_INSTANCE = 4
+PAGES = ("/", "/?tab=assigned", "/?tab=claimable", "/?tab=completed", "/?tab=all", "/?overdue=1",
+         "/?sort=process", "/?due_by=2026-12-01", "/?page=60")
+NOW = dt.datetime(2026, 11, 29, 4, 0, tzinfo=dt.UTC)
+
+
+def _database(url: str | None, folder: Path) -> Database:
+    if url is None:
+        return Database(f"sqlite:///{folder / 'inbox_bench.sqlite3'}")
+    admin = Database(url)
+    with admin.engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+    admin.dispose()
+    return Database(url, connect_args={"options": f"-csearch_path={SCHEMA}"})
+
+
+def _organisation(db: Database, agencies: int) -> dict:
+    """The demo organisation, the bundled models, and `agencies` more agencies to spread the rows over."""
+    db.create_all()
+    org._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with db.transaction() as session:
+        demo.load_demo(session, dt.date(2026, 1, 1))
+        bundled.deploy_bundled(session)
+        for i in range(agencies):
+            org.create_agency(session, f"AG{i:03d}", f"Agency {i}", approved_on=dt.date(2026, 1, 1), actor="bench")
+    with db.sessions() as session:
+        versions = [tuple(row) for row in session.execute(select(ProcessVersion.id, ProcessVersion.process_id,
+                                                                    ProcessVersion.deployment_id))]
+        codes = {code: i for code, i in session.execute(select(Agency.code, Agency.id))}
+        people = {name: i for name, i in session.execute(select(User.username, User.id))}
+    return {"versions": versions, "agencies": codes, "users": people}
+
+
+def _task_plan(rows: int, mine: int, ids: dict) -> list[dict]:
+    """Who each task row belongs to: `mine` ready for the bench user (half assigned, half claimable), more of DSW,
+    and the rest spread over the other agencies; about one in five ready, the others completed."""
+    dsw, me, staff = ids["agencies"]["DSW"], ids["users"][BENCH_USER], ids["users"]["dsw.staff"]
+    others = [a for code, a in ids["agencies"].items() if code not in ("DSW", "DOL")]
+    plan = [{"agency": dsw, "role": "agency_admin", "assignee": me if i % 2 else None, "status": TaskStatus.READY,
+             "starter": staff} for i in range(mine)]
+    plan += [{"agency": dsw, "role": "unit_admin", "assignee": None, "status": TaskStatus.READY, "starter": staff}
+             for _ in range(mine)]
+    plan += [{"agency": dsw, "role": "agency_admin", "assignee": me, "status": TaskStatus.COMPLETED, "starter": staff}
+             for _ in range(mine // 2)]
+    rng = random.Random(7)
+    while len(plan) < rows:
+        ready = rng.random() < 0.2
+        plan.append({"agency": rng.choice(others), "role": rng.choice(["agency_admin", "unit_admin", "agency_audit"]),
+                     "assignee": None, "status": TaskStatus.READY if ready else TaskStatus.COMPLETED, "starter": None})
+    return plan
+
+
+def _insert(db: Database, table, rows: list[dict]) -> None:
+    with db.transaction() as session:
+        for start in range(0, len(rows), CHUNK):
+            session.execute(insert(table), rows[start:start + CHUNK])
+
+
+def _fill(db: Database, rows: int, mine: int, ids: dict) -> None:
+    """Insert the instances and task rows in bulk (plain SQL rows, as the runtime would have mirrored them)."""
+    rng = random.Random(11)
+    plan = _task_plan(rows, mine, ids)
+    instances, tasks = [], []
+    with db.sessions() as session:
+        next_id = (session.scalar(select(func.max(ProcessInstance.id))) or 0) + 1
+    for index, item in enumerate(plan):
+        if index % TASKS_PER_INSTANCE == 0:
+            version_id, process_id, deployment = rng.choice(ids["versions"])
+            instance_id = next_id + len(instances)
+            instances.append({"id": instance_id, "process_id": process_id, "process_version_id": version_id,
+                              "version": deployment, "agency_id": item["agency"], "started_by_id": item["starter"],
+                              "status": InstanceStatus.RUNNING, "started_at": NOW - dt.timedelta(days=40),
+                              "updated_at": NOW, "state_json": "", "lock_version": 0})
+        created = NOW - dt.timedelta(minutes=rng.randrange(60 * 24 * 60))
+        due = created + dt.timedelta(days=rng.randrange(1, 45)) if rng.random() < 0.8 else None
+        done = item["status"] == TaskStatus.COMPLETED
+        tasks.append({"instance_id": instance_id, "task_guid": f"{index:036d}", "process_id": process_id,
+                      "name": f"step_{index % 7}", "title": f"步驟 {index % 7} Step {index % 7}", "lane": item["role"],
+                      "role": item["role"], "agency_id": item["agency"], "assignee_id": item["assignee"],
+                      "status": item["status"], "created_at": created, "due_at": due,
+                      "completed_at": created + dt.timedelta(hours=5) if done else None,
+                      "completed_by_id": item["assignee"] if done else None})
+    _insert(db, ProcessInstance, instances)
+    _insert(db, HumanTask, tasks)
+
+
+def _app(db: Database, folder: Path):
+    from web import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE": db, "WTF_CSRF_ENABLED": False})
+    app.config["BENCH_SAMPLES"] = []
+
+    @app.before_request
+    def _start():
+        g.bench_started = time.perf_counter()
+
+    @app.after_request
+    def _stop(response):
+        app.config["BENCH_SAMPLES"].append((time.perf_counter() - g.bench_started) * 1000)
+        return response
+
+    return app
+
+
+def measure(db: Database, user_id: int, repeat: int, folder: Path) -> dict[str, tuple[float, float, int]]:
+    """Median and p95 server milliseconds per inbox view, and the tab's row count."""
+    app = _app(db, folder)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+    results = {}
+    for path in PAGES:
+        for _ in range(3):  # warm up caches and connections
+            assert client.get(path).status_code == 200
+        app.config["BENCH_SAMPLES"].clear()
+        for _ in range(repeat):
+            client.get(path)
+        samples = sorted(app.config["BENCH_SAMPLES"])
+        results[path] = (statistics.median(samples), samples[int(len(samples) * 0.95) - 1], len(samples))
+    return results
+
+
+def run(url: str | None, rows: int, mine: int, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db = _database(url, folder)
+        started = time.perf_counter()
+        ids = _organisation(db, agencies=97)
+        _fill(db, rows, mine, ids)
+        if url:  # a live database is vacuumed and analysed by autovacuum; do it now after the bulk load
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+        with db.sessions() as session:
+            total = session.scalar(select(func.count()).select_from(HumanTask))
+        print(f"{db.engine.dialect.name}: {total:,} task rows loaded in {time.perf_counter() - started:.0f} s")
+        for path, (median, p95, n) in measure(db, ids["users"][BENCH_USER], repeat, folder).items():
+            print(f"| {db.engine.dialect.name} | `{path}` | {n} | {median:.1f} | {p95:.1f} |")
+        if url:
+            with db.engine.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {SCHEMA} CASCADE"))
+        db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=500_000)
+    parser.add_argument("--mine", type=int, default=5_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--pg", help="a PostgreSQL URL (the `postgres` database, not `test`)")
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    if not args.no_sqlite:
+        run(None, args.rows, args.mine, args.repeat)
+    if args.pg:
+        run(args.pg, args.rows, args.mine, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

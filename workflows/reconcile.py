@@ -1,0 +1,223 @@
+"""Per-record reconciliation of the register (Form 2) against the WebIR query log (R3.4, R6.6, R8.1.2).
+
+Set-based SQL over temporary tables, the same statements on SQLite and PostgreSQL; times are integer epoch
+seconds, so windows are integer ranges. Pairing is one-to-one: candidates agree on case number and subject
+(a blank side agrees with anything, at least one of them must be known on both sides) and lie within the
+tolerance; each round pairs the log records and entries that are each other's best candidate (same querier
+first, then nearest time), until no candidate is left. Classes and flags are those of INTERFACES.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from engine import audit, calendar, clock
+from engine.models import Agency
+from engine.scripts import REGISTRY, ServiceCall
+from workflows.models_records import ReconciliationRun
+from workflows.query_explanation import open_explanations
+from workflows.reconcile_context import Period, load_context
+from workflows.reconcile_sql import ENTRY_ROWS, FINDINGS, candidates, log_rows, rest, result_rows, round_statements
+
+CLASSES = ("matched", "logged_not_registered", "querier_mismatch", "registered_not_logged")
+FLAGS = ("off_hours", "unauthorized_account", "outside_business_scope")
+FINDING_TYPES = CLASSES + FLAGS
+DEFAULT_TOLERANCE = dt.timedelta(days=1)
+MAX_ROUNDS = 100
+SQLITE_CACHE_KIB = -262144  # 256 MiB of page cache while reconciling
+SQLITE_MMAP_BYTES = 1 << 30
+PG_TEMP_BUFFERS = "1GB"
+TEMP_TABLES = ("rc_best_log", "rc_best_entry", "rc_entry", "rc_result", "rc_cand", "rc_cand_next", "rc_match",
+               "rc_log", "rc_alias", "rc_grant", "rc_scope", "rc_known", "rc_corrected")
+
+
+@dataclass
+class Reconciliation:
+    """Counts of one reconciliation by finding type, with the R3.3 totals and the stored run's id."""
+
+    agency: str
+    period: str
+    counts: dict[str, int]
+    log_records: int
+    register_entries: int
+    run_id: int | None = None
+
+    def summary_line(self) -> str:
+        """The R3.3 count comparison: register entries against query-log records of the month."""
+        difference = self.log_records - self.register_entries
+        verdict = "相符 agree" if difference == 0 else "不符 differ"
+        return (f"R3.3 {self.agency} {self.period}: 登記簿 register entries {self.register_entries}, "
+                f"查詢紀錄 query-log records {self.log_records}, 差 difference {difference:+d} ({verdict})")
+
+
+def parse_period(label: str) -> Period:
+    """A `YYYY-MM` month (or a `YYYY-Qn` quarter, R8.1.1) as local [start, end) epoch seconds."""
+    text_label = (label or "").strip().upper()
+    month = re.fullmatch(r"(\d{4})-(\d{2})", text_label)
+    quarter = re.fullmatch(r"(\d{4})-Q([1-4])", text_label)
+    if month and 1 <= int(month.group(2)) <= 12:
+        first, months = dt.date(int(month.group(1)), int(month.group(2)), 1), 1
+    elif quarter:
+        first, months = dt.date(int(quarter.group(1)), 3 * int(quarter.group(2)) - 2, 1), 3
+    else:
+        raise ValueError(f"period must be YYYY-MM (e.g. 2024-05), not {label!r}")
+    following = calendar.add_months(first, months)
+    start, end = calendar.start_of_day(first), calendar.start_of_day(following)
+    return Period(text_label, first, following, int(start.timestamp()), int(end.timestamp()))
+
+
+def reconcile(session: Session, agency: Agency, period_label: str,
+              tolerance: dt.timedelta = DEFAULT_TOLERANCE, actor: str | None = None,
+              persist: bool = True) -> Reconciliation:
+    """Reconcile one agency's month; with `persist`, store the run and one finding per anomaly (R6.1, R6.5)."""
+    period = parse_period(period_label)
+    tol = int(tolerance.total_seconds())
+    if tol < 0:
+        raise ValueError("tolerance must not be negative")
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    _drop_temp(session)
+    restore = _working_memory(session, is_pg)
+    context = load_context(session, agency, period, is_pg)
+    params = {"a": agency.id, "p0": period.start_ts, "p1": period.end_ts, "lo": period.start_ts - tol,
+              "hi": period.end_ts + tol, "tol": tol, "span": tol + 86400, "f": False}
+    _match(session, params, is_pg)
+    _results(session, params, context, is_pg)
+    result = _count(session, agency, period, params)
+    if persist:
+        result.run_id = _persist(session, agency, period, tol, result, actor)
+    _drop_temp(session)
+    for statement in restore:
+        session.execute(text(statement))
+    return result
+
+
+def _working_memory(session: Session, is_pg: bool) -> list[str]:
+    """Room to sort and hash in memory for this run; the statements that undo it (SQLite's are per connection)."""
+    if is_pg:
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+        # The planner's cost of a million rows triggers JIT compilation, which costs more than it saves here.
+        session.execute(text("SET LOCAL jit = off"))
+        _pg_temp_buffers(session)
+        return []
+    cache_size = session.execute(text("PRAGMA cache_size")).scalar()
+    session.execute(text(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}"))
+    session.execute(text("PRAGMA threads = 2"))  # helper threads for large sorts (GROUP BY of the pairing)
+    session.execute(text(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}"))  # read the database file without copying
+    if not session.connection().connection.dbapi_connection.in_transaction:
+        # Temporary tables in memory (SQLite allows the switch only outside a write transaction; it stays on
+        # for this pooled connection, which suits its other temporary b-trees too).
+        session.execute(text("PRAGMA temp_store = MEMORY"))
+    return [f"PRAGMA cache_size = {int(cache_size)}"]
+
+
+def _pg_temp_buffers(session: Session) -> None:
+    """Temporary tables in memory rather than 8 MB of buffers spilling to disk, when PostgreSQL still allows it."""
+    # Accepted only before the session's first temporary table: tried in a savepoint, skipped when refused.
+    try:
+        with session.begin_nested():
+            session.execute(text(f"SET LOCAL temp_buffers = '{PG_TEMP_BUFFERS}'"))
+    except DBAPIError:
+        pass
+
+
+def _exec(session: Session, sql: str, params: dict | None = None) -> None:
+    session.execute(text(sql), params or {})
+
+
+def _drop_temp(session: Session) -> None:
+    for name in TEMP_TABLES:
+        session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+def _match(session: Session, params: dict, is_pg: bool) -> None:
+    """Candidates, then rounds of mutual-best pairing until no candidate is left (each round pairs at least one)."""
+    _run(session, log_rows(is_pg) + candidates(is_pg), params, is_pg, "rc_log", "rc_cand")
+    if is_pg:  # hash joins: no index to maintain on a million inserted pairs
+        _exec(session, "CREATE TEMP TABLE rc_match (log_id BIGINT NOT NULL, entry_id BIGINT NOT NULL, "
+                       "other INTEGER NOT NULL)")
+    else:  # nested loops: INTEGER PRIMARY KEY is the rowid itself, one lookup per probe
+        _exec(session, "CREATE TEMP TABLE rc_match (log_id INTEGER PRIMARY KEY, entry_id BIGINT NOT NULL, "
+                       "other INTEGER NOT NULL)")
+    _rounds(session, is_pg)
+
+
+def _run(session: Session, statements: list[str], params: dict, is_pg: bool, *analyze: str) -> None:
+    for statement in statements:
+        _exec(session, statement, params)
+    for name in analyze if is_pg else ():
+        _exec(session, f"ANALYZE {name}")
+
+
+def _rounds(session: Session, is_pg: bool) -> None:
+    remaining = session.execute(text("SELECT COUNT(*) FROM rc_cand")).scalar()
+    *best, pick = round_statements(is_pg)
+    for _ in range(MAX_ROUNDS):
+        if not remaining:
+            return
+        _run(session, best, {}, is_pg)
+        paired = session.execute(text(pick)).rowcount
+        _run(session, ["DROP TABLE rc_best_log", "DROP TABLE rc_best_entry"], {}, is_pg, "rc_match")
+        if paired == remaining:  # every candidate was a pair: none is left
+            return
+        if not is_pg:  # for the next round's anti-join; built once (a sort), not maintained row by row
+            _exec(session, "CREATE UNIQUE INDEX IF NOT EXISTS ix_rc_match_entry ON rc_match (entry_id)")
+        _run(session, rest(is_pg), {}, is_pg, "rc_cand_next")
+        _run(session, ["DROP TABLE rc_cand", "ALTER TABLE rc_cand_next RENAME TO rc_cand"], {}, is_pg)
+        remaining = session.execute(text("SELECT COUNT(*) FROM rc_cand")).scalar()
+
+
+def _results(session: Session, params: dict, context, is_pg: bool) -> None:
+    """One row per log record of the month: its class and its three flags (R6.3)."""
+    statement = text(result_rows(is_pg)).bindparams(bindparam("workdays", expanding=True))
+    session.execute(statement, {**params, "workdays": context.working_days or [-1], "offset": context.offset,
+                                "opens": context.opens, "closes": context.closes})
+
+
+def _count(session: Session, agency: Agency, period: Period, params: dict) -> Reconciliation:
+    counts = dict.fromkeys(FINDING_TYPES, 0)
+    row = session.execute(text(
+        "SELECT COUNT(*), SUM(CASE WHEN cls = 'matched' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN cls = 'querier_mismatch' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN cls = 'logged_not_registered' THEN 1 ELSE 0 END), "
+        "SUM(off_hours), SUM(unauthorized), SUM(outside_scope) FROM rc_result")).one()
+    total = int(row[0])
+    for key, value in zip(("matched", "querier_mismatch", "logged_not_registered") + FLAGS, row[1:], strict=True):
+        counts[key] = int(value or 0)
+    session.execute(text(ENTRY_ROWS), params)
+    entries, unmatched = session.execute(text(
+        "SELECT COUNT(*), SUM(CASE WHEN matched = 0 THEN 1 ELSE 0 END) FROM rc_entry")).one()
+    counts["registered_not_logged"] = int(unmatched or 0)
+    return Reconciliation(agency.code, period.label, counts, total, int(entries))
+
+
+def _persist(session: Session, agency: Agency, period: Period, tol: int, result: Reconciliation,
+             actor: str | None) -> int:
+    run = ReconciliationRun(agency_id=agency.id, period=period.label, tolerance_seconds=tol, counts=result.counts,
+                            log_records=result.log_records, register_entries=result.register_entries,
+                            run_at=clock.now(), run_by=actor)
+    session.add(run)
+    session.flush()
+    session.execute(text(FINDINGS), {"run": run.id})
+    audit.record(session, "records_reconciled", actor, agency=agency.code, period=period.label, run=run.id,
+                 counts=result.counts, clauses="R3.3,R3.4,R6.3,R6.6,R8.1.2")
+    return run.id
+
+
+def reconcile_records(call: ServiceCall) -> dict:
+    """Service task `reconcile_records`: reconcile the instance's agency for the task data's `period` (R8.1.2)."""
+    ctx = call.context
+    agency = ctx.session.get(Agency, ctx.instance.agency_id)
+    actor = ctx.actor.username if getattr(ctx, "actor", None) else None
+    result = reconcile(ctx.session, agency, str(call.params.get("period") or call.data.get("period")), actor=actor)
+    opened = open_explanations(ctx.session, result.run_id) if call.data.get("open_explanation_tasks") else []
+    return {"reconciliation_run_id": result.run_id, "findings": result.counts, "log_records": result.log_records,
+            "register_entries": result.register_entries, "explanation_instances": opened}
+
+
+REGISTRY.service("reconcile_records", reconcile_records)
