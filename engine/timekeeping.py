@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from engine import clock, messages, obligations, runtime
+from engine import audit, clock, messages, obligations, runtime
 from engine.db import Database
 from engine.models import InstanceStatus, ProcessInstance
 from engine.simulated_clock import ClockMovedBackwards, SimulatedClock
@@ -69,13 +69,15 @@ def run_due_work(db: Database) -> WorkDone:
     return WorkDone(fired, opened, escalated)
 
 
-def advance_to(db: Database, target: dt.datetime) -> WorkDone:
+def advance_to(db: Database, target: dt.datetime, actor: str | None = None) -> WorkDone:
     """Move the simulated clock to `target`, stopping at each due moment on the way to fire what is due."""
     sim = clock.current()
     if not isinstance(sim, SimulatedClock):
         raise ClockMovedBackwards("the clock can only be moved when WEBIR_CLOCK=simulated")
     if target < sim.now():
         raise ClockMovedBackwards(f"the simulated clock only moves forward: it is {sim.now().isoformat()}")
+    with db.transaction() as session:  # who moved time, from when to when: part of the record
+        audit.record(session, "clock_moved", actor, started_from=sim.now().isoformat(), to=target.isoformat())
     done = run_due_work(db)
     for _ in range(MAX_STEPS):
         moments = [t for t in (next_timer_at(db), obligations.next_event_at(db, target)) if t and t <= target]

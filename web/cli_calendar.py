@@ -90,7 +90,7 @@ def register(main: click.Group, database, user_errors) -> None:
 
 def _move(db: Database, target: dt.datetime) -> None:
     try:
-        done = timekeeping.advance_to(db, target)
+        done = timekeeping.advance_to(db, target, actor="cli")
     except ClockMovedBackwards as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"clock now {clock.now().astimezone(clock.zone()).isoformat()}: {done.timers_fired} timers fired, "

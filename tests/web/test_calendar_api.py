@@ -65,3 +65,15 @@ def test_kept_messages_are_listed_for_operators_only(client, token_for, org_db, 
     pending = client.get("/api/v1/messages?status=pending", headers=token_for("dol.admin")).get_json()
     assert pending["total"] == 1 and pending["items"][0]["name"] == "ping"
     assert "no instance is waiting" in pending["items"][0]["last_error"]
+
+
+def test_moving_the_clock_is_an_audit_event_naming_who(client, token_for, sim_clock, org_db):
+    from sqlalchemy import select
+
+    from engine.models import AuditEvent
+
+    sim_clock.set(dt.datetime(2026, 1, 15, tzinfo=TAIPEI))
+    client.post("/api/v1/clock", json={"advance": "P1D"}, headers=token_for("dol.admin"))
+    with org_db.sessions() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "clock_moved"))
+    assert event.actor == "dol.admin" and event.detail["to"] == "2026-01-15T16:00:00+00:00"  # 16 Jan, Taipei

@@ -34,7 +34,9 @@ def clock_move() -> Response:
     body = json_body()
     db = get_db()
     with db.sessions() as session:
-        require_role(session, api_user(session), "master_admin")
+        caller = api_user(session)
+        require_role(session, caller, "master_admin")
+        username = caller.username
     if not isinstance(clock.current(), SimulatedClock):
         raise ApiError(409, "clock_not_simulated",
                        "只有模擬時鐘可以調整 Only the simulated clock (WEBIR_CLOCK=simulated) can be moved")
@@ -44,7 +46,7 @@ def clock_move() -> Response:
     try:
         target = (calendar.add_iso_duration(clock.now(), body["advance"]) if "advance" in body
                   else calendar.parse_moment(body["set"]))
-        done = timekeeping.advance_to(db, target)
+        done = timekeeping.advance_to(db, target, actor=username)
     except ClockMovedBackwards as exc:
         raise bad_request(str(exc)) from None
     except ValueError as exc:
