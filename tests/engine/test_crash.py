@@ -51,7 +51,8 @@ def test_sigkill_during_a_busy_workload_leaves_consistent_state(org_db, sim_cloc
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for round_no in range(KILLS):
         worker = subprocess.Popen([sys.executable, str(WORKLOAD), url, str(round_no)], env=env,  # noqa: S603
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert worker.stdout.readline().strip() == "ready", worker.stderr.read()[-2000:]
         time.sleep(rng.uniform(0.8, 2.5))
         assert worker.poll() is None, worker.stderr.read().decode()[-2000:]
         worker.send_signal(signal.SIGKILL)

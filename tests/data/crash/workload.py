@@ -55,6 +55,7 @@ def main() -> None:
     db = Database(sys.argv[1])
     rng = random.Random(int(sys.argv[2]))
     clock.install(SimulatedClock(db))
+    print("ready", flush=True)  # imports done: from here on it is all work, so the kill lands in work
     while True:
         timekeeping.advance_to(db, clock.now() + dt.timedelta(days=rng.randint(1, 4)))
         complete_some(db, rng)
