@@ -90,3 +90,11 @@ def test_a_database_locked_by_another_writer_answers_503_and_changes_nothing(tmp
     assert answer.headers["Retry-After"] == "2"
     listing = client.get("/api/v1/process-instances", headers=headers).get_json()
     assert listing["total"] == 0
+
+
+def test_nul_characters_are_bad_input_not_a_server_error(client, token_for):
+    headers = token_for("dsw.staff")
+    body = client.post("/api/v1/process-instances", data='{"process_id": "a\\u0000b"}', headers=headers,
+                       content_type="application/json")
+    assert body.status_code == 400 and "NUL" in body.get_json()["error"]["message"]
+    assert client.get("/api/v1/process-instances?process_id=a%00b", headers=headers).status_code == 400

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from engine.models import User
 from web.api import bp
 from web.api.errors import ApiError
+from web.api.params import refuse_nul_in_url
 from web.extensions import csrf, get_db
 from workflows.org import roles_of, user_for_token
 
@@ -44,6 +45,7 @@ def _check_csrf() -> None:
 @bp.before_request
 def authenticate() -> None:
     """Set g.api_user_id from the bearer token or the session; 401 when neither is there."""
+    refuse_nul_in_url()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
     header = request.headers.get("Authorization")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, jsonify
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from engine.assignment import NotAllowed
@@ -79,6 +80,9 @@ def _domain(exc: BaseException) -> Response | None:
     if isinstance(exc, BundleError):
         problems = [p.as_dict() for p in exc.problems]
         return error_response(422, "invalid_model", str(exc), {"problems": problems})
+    if isinstance(exc, DataError):  # a value the database cannot store (too long, NUL byte...): bad input
+        return error_response(400, "bad_request", "資料格式不被接受 A value cannot be stored: " +
+                              str(getattr(exc, "orig", exc)).splitlines()[0][:200])
     if is_busy_database(exc):
         response = error_response(503, "database_busy", "資料庫忙碌中，請稍後重試 The database is busy with another "
                                   "writer; nothing was changed, please retry")

@@ -22,7 +22,18 @@ def json_body() -> dict:
         raise bad_request("請求內容不是有效的 JSON The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise bad_request("請求內容必須是 JSON 物件 The request body must be a JSON object")
+    if "\\u0000" in raw.decode("utf-8", "replace"):  # json.loads refuses raw NULs, not escaped ones
+        raise bad_request(NUL_MESSAGE)
     return body
+
+
+NUL_MESSAGE = "文字不可包含 NUL 字元 Text may not contain NUL (\\0) characters"
+
+
+def refuse_nul_in_url() -> None:
+    """Path and query values with a NUL character are bad input (PostgreSQL text cannot hold them)."""
+    if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+        raise bad_request(NUL_MESSAGE)
 
 
 def optional(body: dict, key: str, kind: type, kind_name: str):
