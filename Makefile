@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export WEBIR_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test lint setup setup-dev chromium clean
+.PHONY: run test lint setup setup-dev chromium screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ lint: setup-dev
 
 test: setup-dev chromium lint
 	$(BIN)/python -m pytest
+
+# Screenshots of the main pages into docs/screenshots/ (the browser tests take them); CJK fonts are needed only
+# here, so Chinese does not render as boxes in the images.
+screenshots: setup-dev chromium
+	@fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-noto-cjk >/dev/null; }
+	WEBIR_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e/test_inbox_browser.py -q
 
 clean:
 	rm -rf $(VENV) node_modules instance

@@ -113,7 +113,7 @@ class Month:
 
 
 def generate(n: int, out: Path, seed: int = 2024) -> dict:
-    """Write n log records and n register entries with n/1000 of each planted anomaly; return the manifest."""
+    """Write exactly n log records and n register entries, n/1000 of each anomaly planted; return the manifest."""
     rng = random.Random(seed)
     days = working_days()
     users = max(50, n // 2000)
@@ -125,7 +125,7 @@ def generate(n: int, out: Path, seed: int = 2024) -> dict:
         logs.writerow(LOG_HEADER)
         register.writerow(REGISTER_HEADER)
         month = Month(rng, logs, register, users)
-        for _ in range(n - 6 * k):
+        for _ in range(n - 5 * k):  # plus 5k logged and 5k registered below: exactly n of each
             month.pair(office_time(rng, rng.choice(days)), rng.randrange(users))
         for _ in range(k):
             month.pair(office_time(rng, rng.choice(days)), rng.randrange(users), entry=False)
@@ -136,7 +136,7 @@ def generate(n: int, out: Path, seed: int = 2024) -> dict:
             ghost = f"ghost{rng.randrange(99)}"  # an account nobody was ever granted
             month.pair(office_time(rng, rng.choice(days)), users + 1, log_account=ghost, querier=ghost)
             month.pair(office_time(rng, rng.choice(days)), rng.randrange(SCOPED_USERS), item="labor_inspection")
-    expected = {"matched": n - 6 * k + 3 * k, **dict.fromkeys(PLANTED, k)}
+    expected = {"matched": n - 2 * k, **dict.fromkeys(PLANTED, k)}
     manifest = {"period": PERIOD, "n": n, "users": users, "scoped_users": SCOPED_USERS, "expected": expected}
     (out / "planted.json").write_text(json.dumps(manifest, indent=2))
     return manifest
