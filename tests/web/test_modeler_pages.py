@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from test_pages import login, token_of
+from session_helpers import login, token_of
 
 PROCESS = "user_account_application"
 CONFIG = re.compile(r'<script type="application/json" id="modeler-config">(.*?)</script>', re.S)
