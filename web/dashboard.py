@@ -37,8 +37,7 @@ def index():
     with get_db().sessions() as session:
         visible = visible_agencies(session, session.get(User, current_user.id))
         code = (request.args.get("agency") or "").upper()
-        chosen = [a for a in visible if a.code == code] if code else visible
-        chosen = chosen or visible
+        chosen = [a for a in visible if a.code == code] or visible  # an agency you may not see: all of yours
         statuses = obligations.period_statuses(session, chosen)
         order = [o.id for o in obligations.definitions(session).obligations]
         agencies = [(a.code, a.name, a.approved_on) for a in visible]
@@ -47,7 +46,7 @@ def index():
     return render_template(
         "dashboard/index.html", counts=counts, attention=attention_list(statuses), grids=grids,
         show_grids=grids if len(grids) <= MAX_GRIDS else [], statuses=STATUS_ORDER, labels=STATUS_LABELS,
-        icons=STATUS_ICONS, agencies=agencies, agency=code if len(chosen) == 1 and code else None, year=year,
+        icons=STATUS_ICONS, agencies=agencies, agency=chosen[0].code if code and len(chosen) == 1 else None, year=year,
         months=MONTHS, now=clock.now(), simulated=clock.current().simulated,
         upcoming=[obligations.period_dict(s) | {"title": s.obligation.title} for s in statuses
                   if s.status == "scheduled"][:20], this_month=(today.year, today.month),

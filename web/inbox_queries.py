@@ -46,6 +46,14 @@ class InboxRow:
     may_unclaim: bool
 
 
+def _pairs(session: Session, user: User) -> set[tuple[int, str]]:
+    """The user's (agency, task role) pairs, read once per session (the counts and the page both need them)."""
+    cache = session.info.setdefault("inbox_pairs", {})
+    if user.id not in cache:
+        cache[user.id] = candidate_pairs(session, user.id)
+    return cache[user.id]
+
+
 def _started_by(user_id: int) -> Select:
     """Ids of the instances this user started (few; ix_process_instance_started_by)."""
     return select(ProcessInstance.id).where(ProcessInstance.started_by_id == user_id)
@@ -130,7 +138,7 @@ def _base(session: Session, user: User, spec: InboxQuery, pairs: set[tuple[int, 
 
 def tab_counts(session: Session, user: User, spec: InboxQuery) -> dict[str, int]:
     """How many tasks each tab holds with the current filters (`todo` = assigned + claimable)."""
-    pairs = candidate_pairs(session, user.id)
+    pairs = _pairs(session, user)
     counts = {}
     for tab in ("assigned", "claimable", "completed", "all"):
         # count(*), not count(id): PostgreSQL may then answer from the index alone
@@ -142,7 +150,7 @@ def tab_counts(session: Session, user: User, spec: InboxQuery) -> dict[str, int]
 
 def inbox_page(session: Session, user: User, spec: InboxQuery) -> list[InboxRow]:
     """One page of the tab's tasks, sorted, each marked with whether I may claim or unclaim it here."""
-    pairs = candidate_pairs(session, user.id)
+    pairs = _pairs(session, user)
     query = _ordered(_base(session, user, spec, pairs, HumanTask), spec)
     tasks = list(session.scalars(query.limit(PER_PAGE).offset((max(spec.page, 1) - 1) * PER_PAGE)))
     mine = set(session.scalars(_started_by(user.id).where(ProcessInstance.id.in_({t.instance_id for t in tasks}))))

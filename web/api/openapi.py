@@ -61,7 +61,7 @@ def _schemas() -> dict:
     task = _obj({
         "id": INT, "instance_id": INT, "process_id": STR, "name": {**STR, "description": "BPMN element id"},
         "title": STR, "lane": NULL_STR, "role": NULL_STR, "agency": STR, "assignee": NULL_STR,
-        "status": {"enum": list(TASK_STATUSES) + ["cancelled"]}, "created_at": TIME, "due_at": TIME,
+        "status": {"enum": list(TASK_STATUSES) + ["cancelled", "suspended"]}, "created_at": TIME, "due_at": TIME,
         "completed_at": TIME, "completed_by": NULL_STR,
     })
     event = _obj({"id": INT, "at": TIME, "actor": NULL_STR, "action": STR, "instance_id": NULL_INT,
