@@ -328,3 +328,10 @@ def test_r8_1_2_reconciliation_runs_as_a_service_task_inside_a_process(org_db, u
         assert session.get(ProcessInstance, iid).status == "completed"
         run = session.scalar(select(ReconciliationRun))
     assert (run.period, run.run_by, run.counts["logged_not_registered"]) == ("2024-06", "dsw.admin", 1)
+
+
+def test_an_empty_month_reports_every_finding_type_as_zero(org_db):
+    with org_db.transaction() as session:
+        result = reconcile(session, _dsw(session), "2024-07")
+    assert result.counts == dict.fromkeys(FINDING_TYPES, 0)
+    assert (result.log_records, result.register_entries) == (0, 0) and "+0" in result.summary_line()

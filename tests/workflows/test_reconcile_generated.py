@@ -33,7 +33,7 @@ def test_r3_4_generated_month_reconciles_to_exactly_the_planted_counts(db, tmp_p
     reconcile_bench._organisation(db, manifest)
     for importer, name in ((import_query_log, "log.csv"), (import_register, "register.csv")):
         result = importer(db, tmp_path / "month" / name, reconcile_bench.AGENCY, tmp_path / "evidence")
-        assert result.rejected == [] and result.duplicates == 0
+        assert result.rejected == [] and result.duplicates == 0 and result.imported == 6000  # exactly n of each
     with db.transaction() as session:
         agency = session.scalar(select(Agency).where(Agency.code == reconcile_bench.AGENCY))
         counts = reconcile(session, agency, manifest["period"]).counts
