@@ -116,6 +116,7 @@ def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
 
 
 def _loops(filename: str, root: etree._Element) -> list[Problem]:
+    """Cycles of sequence flows with nothing in them that waits for a person or an event."""
     problems = []
     for container in [*root.iterfind(".//bpmn:process", NS), *root.iterfind(".//bpmn:subProcess", NS)]:
         kinds = {el.get("id"): _local(el) for el in container if isinstance(el.tag, str) and el.get("id")}

@@ -83,6 +83,7 @@ def _instance_reasons(instance: ProcessInstance, current: ProcessVersion, target
 
 
 def _diff_reasons(top, sub_diffs, workflow, target_no: int) -> list[str]:
+    """Steps that happened (or are happening) but whose definition is gone or changed under them."""
     reasons = []
     gone = [t for t in top.removed if t.has_state(DEFINITE)]
     for sp_id, sub in sub_diffs.items():

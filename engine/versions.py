@@ -60,8 +60,15 @@ def _instance_counts(session: Session, process_id: str) -> dict[int, tuple[int, 
     return counts
 
 
+def _impossible(process_id: str) -> bool:
+    """An id no process can have (and PostgreSQL refuses to compare: NUL characters)."""
+    return "\x00" in process_id
+
+
 def versions_of(session: Session, process_id: str) -> list[VersionInfo]:
     """Every version of a process, newest first."""
+    if _impossible(process_id):
+        return []
     rows = session.execute(
         select(ProcessVersion, Deployment).join(Deployment, Deployment.id == ProcessVersion.deployment_id)
         .where(ProcessVersion.process_id == process_id).order_by(ProcessVersion.deployment_id.desc())).all()
@@ -73,6 +80,8 @@ def versions_of(session: Session, process_id: str) -> list[VersionInfo]:
 
 def get_version(session: Session, process_id: str, version_no: int | None) -> ProcessVersion | None:
     """A version of a process by number; None means the latest."""
+    if _impossible(process_id):
+        return None
     query = select(ProcessVersion).where(ProcessVersion.process_id == process_id)
     if version_no is not None:
         query = query.where(ProcessVersion.deployment_id == version_no)

@@ -34,6 +34,7 @@ NOT_FORMS = (DEFINITIONS_FILE, LANES_FILE)
 
 
 def may_deploy() -> bool:
+    """Whether the logged-in user may validate, deploy, roll back and migrate."""
     return current_user.has_role(*DEPLOY_ROLES)
 
 
@@ -66,6 +67,7 @@ def _lane_map(session, version: ProcessVersion) -> dict:
 
 
 def _editor_config(session, version: ProcessVersion) -> dict:
+    """What modeler.js needs: where to load and post, roles, clauses, known form files."""
     pid = quote(version.process_id, safe="")
     return {
         "processId": version.process_id, "processName": version.name, "version": version.deployment_id,

@@ -310,12 +310,15 @@ def test_deploy_needs_a_message_and_the_named_process(client, auth):
     assert again["unchanged"] and again["version"] == first["version"]
 
 
-def test_migration_endpoints_answer_404_for_unknown_versions_and_instances(client, auth):
+def test_modeler_endpoints_answer_404_for_unknown_processes_versions_and_instances(client, auth):
     analyst = auth("dol.analyst")
     assert client.get(f"{API}/process-models/{PROCESS}/migration?to=99", headers=analyst).status_code == 404
     assert client.get(f"{API}/process-instances/999/migration?to=1", headers=analyst).status_code == 404
     assert client.get(f"{API}/process-models/{PROCESS}/migration", headers=analyst).status_code == 400
     assert client.get(f"{API}/process-models/nope/versions", headers=analyst).status_code == 404
+    for path in ("versions", "diff", "migration?to=1", "versions/1/files"):  # NUL: PostgreSQL cannot even compare
+        response = client.get(f"{API}/process-models/a%00b/{path}", headers=analyst)
+        assert response.status_code in (400, 404) and response.get_json()["error"]["code"], path
 
 
 def test_openapi_lists_the_modeler_paths(client):

@@ -29,6 +29,7 @@ TEXT_TYPES = {"bpmn": "application/xml", "dmn": "application/xml", "json": "appl
 
 
 def version_dict(info: VersionInfo) -> dict:
+    """A version as the API and the versions page show it."""
     return {"version": info.version, "process_id": info.process_id, "name": info.name,
             "deployed_at": iso(info.deployed_at), "deployed_by": info.deployed_by, "message": info.message,
             "content_hash": info.content_hash, "source": info.source, "bpmn_filename": info.bpmn_filename,
@@ -53,7 +54,11 @@ def _uploaded() -> list[ModelFile]:
     if not uploads:
         raise bad_request("請上傳檔案 Upload the model files in the multipart field 'files'",
                           {"fields": {"files": "required"}})
-    return [ModelFile((f.filename or "").replace("\\", "/"), f.read()) for f in uploads]
+    files = [ModelFile((f.filename or "").replace("\\", "/"), f.read()) for f in uploads]
+    if any("\x00" in f.filename for f in files):
+        raise bad_request("檔名不可含 NUL 字元 File names must not contain NUL characters",
+                          {"fields": {"files": "invalid file name"}})
+    return files
 
 
 def strict_check(session: Session, files: list[ModelFile]):
@@ -66,7 +71,7 @@ def strict_check(session: Session, files: list[ModelFile]):
 
 
 def _message() -> str:
-    message = (request.form.get("message") or "").strip()
+    message = (request.form.get("message") or "").replace("\x00", "").strip()
     if not message:
         raise bad_request("請說明此版本的變更 Say what this version changes ('message')",
                           {"fields": {"message": "required"}})
@@ -81,6 +86,7 @@ def _deployed(result: DeployResult) -> Response:
 
 
 def _deploy(session: Session, files: list[ModelFile], username: str, message: str, **detail) -> DeployResult:
+    """Deploy and record the message in the deployment's audit event (where the versions list reads it)."""
     result = deploy_files(session, files, username, "modeler")
     if not result.unchanged:
         audit.record(session, DEPLOY_ACTION, username, version=result.version, process_ids=result.process_ids,
@@ -150,7 +156,7 @@ def model_version_redeploy(process_id: str, version_no: int) -> Response:
     """Roll back: deploy an old version's files (with the forms it used) as a new version."""
     with get_db().sessions() as session:
         username = _deployer(session).username
-    message = (optional(json_body(), "message", str, "a string") or "").strip()[:MAX_MESSAGE]
+    message = (optional(json_body(), "message", str, "a string") or "").replace("\x00", "").strip()[:MAX_MESSAGE]
     with get_db().transaction() as session:
         files = rollback_files(session, _version_or_404(session, process_id, version_no))
         result = _deploy(session, files, username, message or f"回復為第 {version_no} 版 Roll back to "
