@@ -8,6 +8,7 @@ import pytest
 from conftest import FORM_1_2, GRANT
 from process_walk import CONFIRM_NEED, step
 from sqlalchemy import select
+from timer_models import wait_then_task
 
 from engine import admin_ops, comments, runtime, timekeeping
 from engine.assignment import NotAllowed
@@ -15,21 +16,6 @@ from engine.bundle import ModelFile
 from engine.models import AuditEvent, HumanTask, InstanceStatus, ProcessInstance, TaskComment, TaskStatus
 from workflows import bundled
 
-NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-      'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"')
-WAIT_THEN_TASK = f"""<bpmn:definitions {NS} id="d1" targetNamespace="t">
-  <bpmn:process id="wait_then_task" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition>
-      <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT1H"</bpmn:timeDuration>
-    </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
-    <bpmn:userTask id="after_wait"/>
-    <bpmn:endEvent id="end"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="after_wait"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="after_wait" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
 START = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
 
 
@@ -80,7 +66,7 @@ def test_suspended_instance_tasks_cannot_be_completed_until_resumed(org_db, user
 def test_suspended_instance_timer_waits_and_fires_on_resume(org_db, users, sim_clock):
     sim_clock.set(START)
     with org_db.transaction() as session:
-        bundled.deploy_files(session, [ModelFile("wait.bpmn", WAIT_THEN_TASK.encode())], "t", "t")
+        bundled.deploy_files(session, [ModelFile("wait.bpmn", wait_then_task())], "t", "t")
     iid = runtime.start_instance(org_db, "wait_then_task", users["dsw.staff"])
     admin_ops.suspend_instance(org_db, iid, users["dsw.admin"])
     timekeeping.advance_to(org_db, START + dt.timedelta(hours=3))

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from sqlalchemy import func, select
+from timer_models import DEADLINE, wait_then_task
 
 from engine import runtime, timekeeping
 from engine.bundle import ModelFile
@@ -14,41 +15,9 @@ from engine.models import AuditEvent, HumanTask, InstanceStatus, ProcessInstance
 from engine.scheduler import Scheduler
 from workflows import bundled
 
-NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-      'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"')
-WAIT_THEN_TASK = f"""<bpmn:definitions {NS} id="d1" targetNamespace="t">
-  <bpmn:process id="wait_then_task" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition>
-      <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"{{duration}}"</bpmn:timeDuration>
-    </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
-    <bpmn:userTask id="after_wait"/>
-    <bpmn:endEvent id="end"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="after_wait"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="after_wait" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
-DEADLINE = f"""<bpmn:definitions {NS} id="d2" targetNamespace="t">
-  <bpmn:process id="task_with_deadline" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:userTask id="slow_task"/>
-    <bpmn:boundaryEvent id="deadline" attachedToRef="slow_task"><bpmn:timerEventDefinition>
-      <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"P2D"</bpmn:timeDuration>
-    </bpmn:timerEventDefinition></bpmn:boundaryEvent>
-    <bpmn:userTask id="escalated"/>
-    <bpmn:endEvent id="end"/>
-    <bpmn:endEvent id="end2"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="slow_task"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="slow_task" targetRef="end"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="deadline" targetRef="escalated"/>
-    <bpmn:sequenceFlow id="f4" sourceRef="escalated" targetRef="end2"/>
-  </bpmn:process>
-</bpmn:definitions>"""
-
 
 def _deploy(db, duration="PT1H"):
-    files = [ModelFile("wait.bpmn", WAIT_THEN_TASK.replace("{duration}", duration).encode()),
+    files = [ModelFile("wait.bpmn", wait_then_task(duration)),
              ModelFile("deadline.bpmn", DEADLINE.encode())]
     with db.transaction() as session:
         bundled.deploy_files(session, files, "t", "t")
