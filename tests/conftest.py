@@ -89,6 +89,39 @@ def token_for(org_db):
     return make
 
 
+
+@pytest.fixture
+def auth(token_for):
+    """Bearer headers per demo username, issued once each."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            cache[username] = token_for(username)
+        return cache[username]
+
+    return headers
+
+
+@pytest.fixture
+def webir(tmp_path, monkeypatch):
+    """Run `webir ...` against a fresh SQLite database in tmp_path (simulated clock)."""
+    from click.testing import CliRunner
+
+    from engine import clock
+    from web.cli import main
+
+    monkeypatch.setenv("WEBIR_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("WEBIR_DATABASE_URL", raising=False)
+    monkeypatch.setenv("WEBIR_CLOCK", "simulated")
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    yield run
+    clock.install(clock.SystemClock())
+
 FORM_1_2 = {
     "unit": "社會救助科 Social Assistance", "job_title": "社工員 Social worker",
     "employment_type": "civil_servant", "egov_account": "tsai.egov", "purpose": "查核低收入戶資格",

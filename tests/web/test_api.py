@@ -6,7 +6,6 @@ import io
 import re
 from pathlib import Path
 
-import pytest
 from conftest import CONFIRM, FORM_1_2, GRANT
 from sqlalchemy import select
 
@@ -15,19 +14,6 @@ from workflows.models import AccountApplication
 API = "/api/v1"
 PROCESS = "user_account_application"
 BPMN = Path(__file__).resolve().parents[2] / "bpmn" / f"{PROCESS}.bpmn"
-
-
-@pytest.fixture
-def auth(token_for):
-    """Bearer headers per demo username, issued once each."""
-    cache: dict[str, dict[str, str]] = {}
-
-    def headers(username: str) -> dict[str, str]:
-        if username not in cache:
-            cache[username] = token_for(username)
-        return cache[username]
-
-    return headers
 
 
 def start(client, headers, process_id: str = PROCESS, **body) -> dict:

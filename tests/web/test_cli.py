@@ -5,27 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from engine import clock
-from web.cli import main
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
-
-
-@pytest.fixture
-def webir(tmp_path, monkeypatch):
-    """Run `webir ...` against a fresh SQLite database in tmp_path (simulated clock)."""
-    monkeypatch.setenv("WEBIR_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.delenv("WEBIR_DATABASE_URL", raising=False)
-    monkeypatch.setenv("WEBIR_CLOCK", "simulated")
-    runner = CliRunner()
-
-    def run(*args):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    yield run
-    clock.install(clock.SystemClock())
 
 
 def test_init_db_creates_schema_deploys_models_and_loads_demo_once(webir):

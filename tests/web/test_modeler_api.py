@@ -19,19 +19,6 @@ HEAD_FORM = json.dumps({"type": "object", "required": ["head_decision"], "proper
     "head_decision": {"type": "string", "title": "核定 Decision", "enum": ["approve", "reject"]}}})
 
 
-@pytest.fixture
-def auth(token_for):
-    """Bearer headers per demo username, issued once each."""
-    cache: dict[str, dict[str, str]] = {}
-
-    def headers(username: str) -> dict[str, str]:
-        if username not in cache:
-            cache[username] = token_for(username)
-        return cache[username]
-
-    return headers
-
-
 def edited(change, xml: str = BPMN) -> str:
     """The bundled BPMN with a structural change applied (by element id: the bundled model keeps growing)."""
     model = Model(xml, PROCESS)

@@ -7,12 +7,8 @@ import io
 import json
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine import clock
-from engine.db import Database
-from web.cli import main
 from workflows import demo
 from workflows.models_records import ImportedFile, QueryLogRecord, RegisterEntry
 
@@ -126,23 +122,12 @@ def test_openapi_lists_the_record_paths(client):
 
 
 @pytest.fixture
-def webir(tmp_path, monkeypatch):
-    """Run `webir ...` against a fresh SQLite database in tmp_path with the demo organisation."""
-    monkeypatch.setenv("WEBIR_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.delenv("WEBIR_DATABASE_URL", raising=False)
-    monkeypatch.setenv("WEBIR_CLOCK", "simulated")
-    runner = CliRunner()
-
-    def run(*args):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
+def webir(webir):
+    """`webir ...` against a fresh SQLite database in tmp_path with the DSW agency."""
+    run = webir
     run("init-db")
-    database = Database(f"sqlite:///{tmp_path / 'instance' / 'webir.sqlite3'}")
-    database.create_all()  # the records tables, until the lead's Alembic revision for them exists
-    database.dispose()
     run("agency", "create", "DSW", "--name", "社會局", "--approved-on", "2024-01-01")
-    yield run
-    clock.install(clock.SystemClock())
+    return run
 
 
 def test_cli_import_query_log_lists_rejected_lines_and_reconcile_json_has_every_key(webir, tmp_path):
