@@ -181,8 +181,8 @@ class ModelBundle:
 
 def _file_problems(f: ModelFile) -> list[Problem]:
     name = f.filename
-    if not name or name.startswith("/") or ".." in name.split("/"):
-        return [Problem(name, "", "file name must be a relative path")]
+    if not name or name.startswith("/") or ".." in name.split("/") or "\x00" in name:
+        return [Problem(name.replace("\x00", "\\0"), "", "file name must be a relative path")]
     if not name.lower().endswith(ALLOWED_SUFFIXES):
         return [Problem(name, "", "only .bpmn, .dmn and .json files can be deployed")]
     if len(f.content) > MAX_FILE_BYTES:
@@ -191,4 +191,7 @@ def _file_problems(f: ModelFile) -> list[Problem]:
         f.content.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [Problem(name, "", "file is not UTF-8 text")]
+    if b"\x00" in f.content or (f.kind == "json" and b"\\u0000" in f.content):
+        # PostgreSQL text and JSON cannot hold NUL: refuse it here, by file, not as a database error later.
+        return [Problem(name, "", "file contains a NUL character (\\u0000)")]
     return []

@@ -98,6 +98,16 @@ def test_file_with_wrong_suffix_or_escaping_path_is_refused(org_db):
     assert "relative path" in reasons["../evil.bpmn"] and ".bpmn" in reasons["notes.txt"]
 
 
+
+def test_nul_characters_are_refused_by_file_before_the_database_sees_them(org_db):
+    form = ModelFile("forms/form_1_2.schema.json", b'{"type": "object", "title": "a\\u0000b"}')
+    raw = ModelFile("raw.bpmn", BPMN.read_bytes().replace(b"<bpmn:process", b"<bpmn:process\x00", 1))
+    with pytest.raises(BundleError) as refused:
+        _deploy(org_db, [ModelFile("user_account_application.bpmn", BPMN.read_bytes()), form, raw])
+    reasons = {p.file: p.reason for p in refused.value.problems}
+    assert "NUL" in reasons["forms/form_1_2.schema.json"] and "NUL" in reasons["raw.bpmn"]
+    assert _count(org_db, Deployment) == 1  # only the bundled deploy of the fixture
+
 def test_broken_obligations_calendar_is_refused_with_the_obligation_named(org_db):
     bad = b'{"obligations": [{"id": "monthly_register_check", "clauses": ["R3.3"], "process_id": "x", ' \
           b'"cadence": "fortnightly", "due": {}, "responsible_role": "unit_admin"}]}'
