@@ -85,7 +85,8 @@ def _entry_dict(entry) -> dict:
     return {"id": entry.id, "case_number": entry.case_number, "querier": entry.querier,
             "query_time": entry.queried_at.astimezone(clock.zone()).isoformat(), "date_only": entry.date_only,
             "purpose": entry.purpose, "subject_id": entry.subject_id or None, "query_item": entry.query_item,
-            "corrects": entry.corrects_id, "withdrawn": entry.withdrawn, "recorded_by": entry.recorded_by}
+            "corrects": entry.corrects_id, "withdrawn": entry.withdrawn, "recorded_by": entry.recorded_by,
+            "proxy_authorization": entry.proxy_authorization_id}
 
 
 @bp.post("/register-entries")
@@ -94,6 +95,7 @@ def register_entry_create() -> Response:
     body = json_body()
     corrects = optional(body, "corrects", int, "an entry id")
     withdraw = bool(optional(body, "withdraw", bool, "true or false"))
+    proxy = optional(body, "proxy_authorization", int, "a proxy authorisation (Form 3) id")
     form = {k: body.get(k) for k in ("case_number", "querier", "query_time", "purpose", "subject_id", "query_item")}
     with get_db().transaction() as session:
         user = api_user(session)
@@ -101,7 +103,8 @@ def register_entry_create() -> Response:
         if agency.id != user.agency_id:
             raise ApiError(403, "forbidden", "只能登記本機關的查詢 Register queries of your own agency only")
         try:
-            entry = record_entry(session, agency, user, form, source="api", corrects=corrects, withdraw=withdraw)
+            entry = record_entry(session, agency, user, form, source="api", corrects=corrects, withdraw=withdraw,
+                                 proxy_authorization=proxy)
         except RegisterError as exc:
             raise ApiError(422, "invalid_data", str(exc), {"fields": exc.fields}) from None
         return jsonify(_entry_dict(entry)), 201
@@ -165,7 +168,8 @@ def _paths() -> dict:
     upload = {"multipart/form-data": {"schema": o._obj({"file": {"type": "string", "format": "binary"},
                                                         "agency": o.STR}, ("file",))}}
     entry = o._obj({k: o.STR for k in ("case_number", "querier", "query_time", "purpose", "subject_id",
-                                       "query_item", "agency")} | {"corrects": o.INT, "withdraw": o.BOOL},
+                                       "query_item", "agency")} | {"corrects": o.INT, "withdraw": o.BOOL,
+                                                              "proxy_authorization": o.INT},
                    ("case_number", "query_time", "purpose"))
     run = o._obj({"agency": o.STR, "period": o.STR, "tolerance_hours": o.INT, "open_tasks": o.BOOL}, ("period",))
     errors = ("403", "404", "413", "422")
