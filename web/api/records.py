@@ -20,9 +20,11 @@ from web.api.errors import ApiError, bad_request
 from web.api.params import json_body, optional, paging
 from web.extensions import get_db
 from workflows.models_records import ReconciliationFinding, ReconciliationRun
+from workflows.org import roles_of
 from workflows.query_explanation import open_explanations
 from workflows.query_log import ImportResult, import_query_log
 from workflows.reconcile import reconcile
+from workflows.record_settings import per_record_method, set_per_record_method
 from workflows.register import RegisterError, import_register, record_entry
 from workflows.tabular import FileRefused
 
@@ -159,6 +161,26 @@ def reconciliation_findings(run_id: int) -> Response:
                         "total": total})
 
 
+@bp.route("/agencies/<code>/record-method", methods=["GET", "PUT"])
+def agency_record_method(code: str) -> Response:
+    """The agency's comparison method (R3.4, R6.6): `{per_record_method: bool}`; PUT by its agency admin or the
+    master admin. The per-record method makes the monthly register check skip the manual count steps."""
+    body = json_body() if request.method == "PUT" else {}
+    with get_db().transaction() as session:
+        user = api_user(session)
+        agency = _agency(session, user, code)
+        if request.method == "PUT":
+            require_role(session, user, "agency_admin", "master_admin")
+            if agency.id != user.agency_id and "master_admin" not in roles_of(session, user):
+                raise ApiError(403, "forbidden", "只能設定本機關 Set your own agency's method only")
+            wanted = optional(body, "per_record_method", bool, "true or false")
+            if wanted is None:
+                raise bad_request("'per_record_method' (true or false) is required",
+                                  {"fields": {"per_record_method": "required"}})
+            set_per_record_method(session, agency, wanted, user.username)
+        return jsonify({"agency": agency.code, "per_record_method": per_record_method(session, agency.id)})
+
+
 def _paths() -> dict:
     """OpenAPI paths of this module."""
     o = openapi
@@ -173,6 +195,8 @@ def _paths() -> dict:
                    ("case_number", "query_time", "purpose"))
     run = o._obj({"agency": o.STR, "period": o.STR, "tolerance_hours": o.INT, "open_tasks": o.BOOL}, ("period",))
     errors = ("403", "404", "413", "422")
+    method = o._obj({"agency": o.STR, "per_record_method": o.BOOL})
+    code = {"name": "code", "in": "path", "required": True, "schema": o.STR}
     return {
         "/query-logs": {"post": o._op("Import a WebIR query-log export (CSV/XLSX)", "201", imported,
                                       errors=errors, body=upload)},
@@ -181,6 +205,12 @@ def _paths() -> dict:
         "/register-entries": {"post": o._op("Record a query-register (Form 2) entry or its correction", "201",
                                             {"type": "object"}, errors=("403", "404", "422"),
                                             body={"application/json": {"schema": entry}})},
+        "/agencies/{code}/record-method": {
+            "get": o._op("An agency's register comparison method (R3.4, R6.6)", "200", method, errors=("404",),
+                         params=[code]),
+            "put": o._op("Set it (agency admin of the agency, or master admin)", "200", method,
+                         errors=("400", "403", "404"), params=[code],
+                         body={"application/json": {"schema": o._obj({"per_record_method": o.BOOL})}})},
         "/reconciliations": {"post": o._op("Reconcile an agency's month record by record", "201",
                                            {"type": "object"}, errors=("403", "404"),
                                            body={"application/json": {"schema": run}})},
