@@ -278,7 +278,7 @@ def complete_task(db: Database, task_id: int, user_id: int, data: dict | None,
             user = session.get(User, user_id)
             instance, task = _locked_task(session, task_id, instance_id, user)
             check_may_complete(session, user, task, instance)
-            data = _check_data(data)
+            data = dict(_check_data(data))  # a copy: uploads add their references, the caller's dict stays
             schema = load_form(session, instance.version, task.form_schema)
             errors, written = task_files.store_uploads(session, instance_path(), schema, uploads or {}, data,
                                                        user.username, instance.agency_id, instance.id)
