@@ -45,7 +45,7 @@ def _proxies(session, user: User) -> list[ProxyAuthorization]:
 
 def _prefill(last: RegisterEntry | None) -> dict:
     """A repeat of the last entry, now."""
-    now = clock.now().astimezone(clock.zone()).strftime("%Y-%m-%dT%H:%M")
+    now = clock.now().astimezone(clock.zone()).strftime("%Y-%m-%dT%H:%M:%S")
     if last is None:
         return {"query_time": now}
     return {"case_number": last.case_number, "purpose": last.purpose, "subject_id": last.subject_id or "",
