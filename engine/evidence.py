@@ -31,6 +31,15 @@ def _path(root: Path, sha256: str) -> Path:
     return root / "evidence" / sha256[:2] / sha256
 
 
+def evidence_path(root: Path, sha256: str) -> Path:
+    """Where the store keeps a content."""
+    return _path(Path(root), sha256)
+
+
+def sha256_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
 def _write_once(root: Path, sha256: str, content: bytes) -> None:
     """Write atomically (temp file, fsync, rename); an existing file with this hash is never touched."""
     target = _path(root, sha256)

@@ -13,6 +13,8 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 from jsonschema.validators import Draft202012Validator, validator_for
 
+from engine.task_files import FILE_FORMAT, is_reference
+
 FORM_ERROR_KEY = "_form"
 _MAX_MESSAGE = 200
 
@@ -33,6 +35,7 @@ _MESSAGES = {
     "format:date": "日期格式錯誤 Invalid date (YYYY-MM-DD)",
     "format:date-time": "日期時間格式錯誤 Invalid date and time",
     "format:email": "電子郵件格式錯誤 Invalid email address",
+    "format:evidence-file": "請上傳檔案 Upload the file", "type:object": "請上傳檔案 Upload the file",
 }
 
 
@@ -62,10 +65,17 @@ def _error_keys(error: ValidationError) -> list[str]:
     return [FORM_ERROR_KEY]
 
 
+def _format_checker() -> jsonschema.FormatChecker:
+    """The standard formats plus `evidence-file` (a file field's reference, engine/task_files.py)."""
+    checker = jsonschema.FormatChecker()
+    checker.checks(FILE_FORMAT)(is_reference)
+    return checker
+
+
 def validate_form_data(schema: Mapping[str, Any], data: Any) -> dict[str, str]:
     """Validate data against the schema, returning field -> first message for every failing field."""
     cls = validator_for(schema, default=Draft202012Validator)
-    validator = cls(schema, format_checker=jsonschema.FormatChecker())
+    validator = cls(schema, format_checker=_format_checker())
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
         message = _message(error)

@@ -20,7 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, clock
+from engine import audit, clock, task_files
 from engine.assignment import NotAllowed, can_see_instance, check_may_complete
 from engine.db import Database
 from engine.forms import forbidden_keys, validate_form_data
@@ -36,7 +36,8 @@ from engine.models import (
     TaskStatus,
     User,
 )
-from engine.scripts import script_engine
+from engine.scripts import REGISTRY, ServiceCall, script_engine
+from engine.settings import instance_path
 from engine.specs import latest_version, load_form
 from engine.start_rules import check_may_start
 from engine.state import dump_event, dump_state, load_workflow, new_workflow
@@ -266,33 +267,63 @@ def _locked_task(session: Session, task_id: int, instance_id: int, user: User) -
     return instance, task
 
 
-def complete_task(db: Database, task_id: int, user_id: int, data: dict | None) -> int:
-    """Validate the form data, complete the task and run the process on; returns the instance id."""
+def complete_task(db: Database, task_id: int, user_id: int, data: dict | None,
+                  uploads: dict[str, task_files.Upload] | None = None) -> int:
+    """Validate the form data (files of file fields become evidence), complete the task and run the process
+    on; returns the instance id."""
     instance_id = _instance_of_task(db, task_id)
-    with db.transaction() as session:
-        user = session.get(User, user_id)
-        instance, task = _locked_task(session, task_id, instance_id, user)
-        check_may_complete(session, user, task, instance)
-        data = _check_data(data)
-        schema = load_form(session, instance.version, task.form_schema)
-        errors = validate_form_data(schema, data) if schema else {}
-        if errors:
-            raise FormInvalid(errors)
-        version = session.get(ProcessVersion, instance.process_version_id)
-        workflow = load_workflow(version, instance.state_json,
-                                 script_engine(HostContext(session, instance, user)))
-        spiff_task = workflow.get_task_from_id(UUID(task.task_guid))
-        if spiff_task is None or spiff_task.state != TaskState.READY:
-            raise TaskNotReady(f"task {task_id} is no longer ready")
-        spiff_task.data.update(data)
-        spiff_task.run()
-        task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, clock.now(), user.id
-        task.assignee_id = user.id
-        audit.record(session, "task_completed", user.username, instance.id, task.id,
-                     before=instance.status.value, after=None, task=task.name)
-        _advance(session, instance, version, workflow, user, instance.status.value)
+    written: list = []
+    try:
+        with db.transaction() as session:
+            user = session.get(User, user_id)
+            instance, task = _locked_task(session, task_id, instance_id, user)
+            check_may_complete(session, user, task, instance)
+            data = dict(_check_data(data))  # a copy: uploads add their references, the caller's dict stays
+            schema = load_form(session, instance.version, task.form_schema)
+            errors, written = task_files.store_uploads(session, instance_path(), schema, uploads or {}, data,
+                                                       user.username, instance.agency_id, instance.id)
+            errors = {**(validate_form_data(schema, data) if schema else {}), **errors}
+            errors = errors or task_files.check_references(session, schema, data, instance.agency_id)
+            if errors:
+                raise FormInvalid(errors)
+            _complete_in_session(session, instance, task, user, data)
+    except BaseException:
+        task_files.discard(written)
+        raise
     deliver_messages(db)
     return instance_id
+
+
+def _completion_errors(session: Session, instance: ProcessInstance, user: User, spiff_task, data: dict) -> dict:
+    """The task's `completionCheck` (a registered check) on the data it would complete with."""
+    name = ((getattr(spiff_task.task_spec, "extensions", None) or {}).get("properties") or {}).get("completionCheck")
+    if not name:
+        return {}
+    check = REGISTRY.checks.get(name)
+    if check is None:
+        return {"_form": f"未登錄的完成檢查 No completion check is registered as '{name}'"}
+    return check(ServiceCall({**spiff_task.data, **data}, {}, HostContext(session, instance, user))) or {}
+
+
+def _complete_in_session(session: Session, instance: ProcessInstance, task: HumanTask, user: User,
+                         data: dict) -> None:
+    """Run the completed task on and save (the caller holds the lock and validated the data)."""
+    version = session.get(ProcessVersion, instance.process_version_id)
+    workflow = load_workflow(version, instance.state_json,
+                             script_engine(HostContext(session, instance, user)))
+    spiff_task = workflow.get_task_from_id(UUID(task.task_guid))
+    if spiff_task is None or spiff_task.state != TaskState.READY:
+        raise TaskNotReady(f"task {task.id} is no longer ready")
+    blocked = _completion_errors(session, instance, user, spiff_task, data)
+    if blocked:
+        raise FormInvalid(blocked)
+    spiff_task.data.update(data)
+    spiff_task.run()
+    task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, clock.now(), user.id
+    task.assignee_id = user.id
+    audit.record(session, "task_completed", user.username, instance.id, task.id,
+                 before=instance.status.value, after=None, task=task.name)
+    _advance(session, instance, version, workflow, user, instance.status.value)
 
 
 def claim_task(db: Database, task_id: int, user_id: int, claim: bool = True) -> None:

@@ -67,12 +67,18 @@ class ScriptRegistry:
 
     helpers: dict[str, Callable] = field(default_factory=dict)
     services: dict[str, ServiceHandler] = field(default_factory=dict)
+    # A user task's `completionCheck` property names one: it returns field -> message while the task may not
+    # be completed yet (e.g. work it waits for is still open); checked in the completing transaction.
+    checks: dict[str, ServiceHandler] = field(default_factory=dict)
 
     def helper(self, name: str, func: Callable) -> None:
         self.helpers[name] = func
 
     def service(self, operation: str, handler: ServiceHandler) -> None:
         self.services[operation] = handler
+
+    def check(self, name: str, handler: ServiceHandler) -> None:
+        self.checks[name] = handler
 
 
 REGISTRY = ScriptRegistry()

@@ -67,7 +67,21 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from web import api, auth, dashboard, errors, filters, i18n, inbox, instances, modeler, pages, printable, security
+    from web import (
+        api,
+        auth,
+        dashboard,
+        errors,
+        filters,
+        i18n,
+        inbox,
+        instances,
+        modeler,
+        pages,
+        printable,
+        register_page,
+        security,
+    )
 
     i18n.init_app(app)
     filters.init_app(app)
@@ -81,3 +95,4 @@ def _register(app: Flask) -> None:
     app.register_blueprint(printable.bp)
     app.register_blueprint(modeler.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(register_page.bp)

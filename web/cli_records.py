@@ -15,6 +15,7 @@ from web import instance_path
 from workflows.query_explanation import open_explanations
 from workflows.query_log import ImportResult, import_query_log
 from workflows.reconcile import FINDING_TYPES, reconcile
+from workflows.record_settings import per_record_method, set_per_record_method
 from workflows.register import import_register
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -89,3 +90,24 @@ def register(main: click.Group, database, user_errors) -> None:
         click.echo(result.summary_line())
         if tasks:
             click.echo(f"R6.1 explanation tasks started: {len(opened)}")
+    _register_record_method(main, database, user_errors)
+
+
+def _register_record_method(main: click.Group, database, user_errors) -> None:
+    """`webir agency record-method CODE [--per-record|--count]` (R3.4, R6.6)."""
+
+    @main.commands["agency"].command("record-method")
+    @click.argument("code")
+    @click.option("--per-record/--count", "per_record", default=None,
+                  help="Set the method: one by one (R3.4, R6.6) or the monthly count (R3.3). Without: show it.")
+    @user_errors
+    def record_method_command(code: str, per_record: bool | None) -> None:
+        """An agency's register comparison method; the per-record method skips the manual count steps."""
+        with database().transaction() as session:
+            agency = session.scalar(select(Agency).where(Agency.code == code.strip().upper()))
+            if agency is None:
+                raise click.ClickException(f"agency '{code}' does not exist")
+            if per_record is not None:
+                set_per_record_method(session, agency, per_record, "cli")
+            method = "per-record" if per_record_method(session, agency.id) else "count"
+        click.echo(f"{agency.code} {method}")

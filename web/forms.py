@@ -12,11 +12,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine.task_files import FILE_FORMAT
+
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
 
 WIDGETS = frozenset({"text", "textarea", "number", "integer", "checkbox", "select", "radio",
-                     "checkboxes", "date", "datetime", "email", "readonly", "hidden"})
+                     "checkboxes", "date", "datetime", "email", "readonly", "hidden", "file"})
 _TRUTHY = frozenset({"on", "true", "1", "yes"})
 _BOOL_OPTIONS = [("true", "是 Yes"), ("false", "否 No")]
 _UI_ALIASES = {"alt-date": "date", "alt-datetime": "datetime", "date-time": "datetime"}
@@ -48,6 +50,7 @@ class FormField:
     maxlength: int | None = None
     pattern: str | None = None
     rows: int | None = None
+    accept: str | None = None  # file fields: the accepted file-name endings
 
     @property
     def input_id(self) -> str:
@@ -195,6 +198,8 @@ def _is_readonly(prop: Mapping[str, Any], ui: Mapping[str, Any], root_ui: Mappin
 
 def _widget(prop: Mapping[str, Any], ui: Mapping[str, Any], root_ui: Mapping[str, Any]) -> str:
     """Pick the widget: schema default, then a sensible ``ui:widget`` override, then read-only."""
+    if prop.get("format") == FILE_FORMAT:
+        return "file"
     default = _default_widget(prop)
     wanted = _ui_get(ui, "widget")
     wanted = _UI_ALIASES.get(wanted, wanted) if isinstance(wanted, str) else None
@@ -241,6 +246,7 @@ def _build_field(name: str, prop: Mapping[str, Any], ui: Mapping[str, Any],
         description=str(_ui_get(ui, "description") or prop.get("description") or ""),
         help=str(_ui_get(ui, "help") or ""), placeholder=str(_ui_get(ui, "placeholder") or ""),
         rows=rows if isinstance(rows, int) else None, **_html_hints(prop, widget),
+        accept=",".join(str(a) for a in prop.get("accept") or []) or None if widget == "file" else None,
     )
 
 
@@ -276,8 +282,8 @@ def build_fields(schema: Mapping[str, Any], ui_schema: Mapping[str, Any] | None,
 def readonly_names(schema: Mapping[str, Any], ui_schema: Mapping[str, Any] | None = None) -> set[str]:
     """Properties a form never edits (read-only or unsupported shapes), so submissions must not set them."""
     root_ui = ui_schema or {}
-    return {name for name, prop in _properties(schema).items()
-            if _shape(prop) == "other" or _is_readonly(prop, _ui_for(root_ui, name), root_ui)}
+    return {name for name, prop in _properties(schema).items() if prop.get("format") != FILE_FORMAT
+            and (_shape(prop) == "other" or _is_readonly(prop, _ui_for(root_ui, name), root_ui))}
 
 
 def parse_submission(schema: Mapping[str, Any], form: MultiDict[str, str],
@@ -287,8 +293,8 @@ def parse_submission(schema: Mapping[str, Any], form: MultiDict[str, str],
     current, skip = current or {}, readonly_names(schema, ui_schema)
     data: dict[str, Any] = {}
     for name, prop in _properties(schema).items():
-        if name == "csrf_token" or (name in skip and name not in current):
-            continue
+        if name == "csrf_token" or (name in skip and name not in current) or prop.get("format") == FILE_FORMAT:
+            continue  # files come with the request's files (web.task_page), not its form fields
         value = current[name] if name in skip else _parse_value(prop, form, name)
         if value is not None:
             data[name] = value

@@ -12,6 +12,7 @@ from engine.comments import MAX_COMMENT_CHARS, CommentInvalid, add_comment
 from engine.inspect import task_details
 from engine.models import User
 from engine.runtime import FormInvalid, NotFound, TaskNotReady, complete_task
+from engine.task_files import Upload, UploadTooLarge, file_fields
 from web.errors import error_response
 from web.extensions import get_db
 from web.forms import build_fields, parse_submission
@@ -46,8 +47,18 @@ def task(task_id: int):
     return _render_task(task_id)
 
 
-def _submission(task_id: int) -> tuple[dict, int]:
-    """The posted form parsed against the task's schema, and the task's instance id."""
+def _uploads(schema: dict | None) -> dict[str, Upload]:
+    """The files posted for the form's file fields (an empty file input sends no file)."""
+    uploads = {}
+    for name in file_fields(schema):
+        posted = request.files.get(name)
+        if posted is not None and posted.filename:
+            uploads[name] = Upload(posted.filename, posted.read(), posted.mimetype or "application/octet-stream")
+    return uploads
+
+
+def _submission(task_id: int) -> tuple[dict, int, dict | None]:
+    """The posted form parsed against the task's schema, the task's instance id, and the schema."""
     try:
         with get_db().sessions() as session:
             visible = visible_task(session, session.get(User, current_user.id), task_id)
@@ -56,16 +67,16 @@ def _submission(task_id: int) -> tuple[dict, int]:
         abort(404)
     schema, ui_schema = details["form"]["schema"], details["form"]["ui_schema"]
     if not schema:
-        return {}, instance_id
-    return parse_submission(schema, request.form, ui_schema, current=details["data"]), instance_id
+        return {}, instance_id, schema
+    return parse_submission(schema, request.form, ui_schema, current=details["data"]), instance_id, schema
 
 
 @bp.post("/tasks/<int:task_id>")
 @login_required
 def submit(task_id: int):
-    data, instance_id = _submission(task_id)
+    data, instance_id, schema = _submission(task_id)
     try:
-        instance_id = complete_task(get_db(), task_id, current_user.id, data)
+        instance_id = complete_task(get_db(), task_id, current_user.id, data, _uploads(schema))
     except NotFound:
         abort(404)
     except NotAllowed as exc:
@@ -75,6 +86,8 @@ def submit(task_id: int):
         return redirect(url_for("instances.show", instance_id=instance_id), code=303)
     except FormInvalid as exc:
         return _render_task(task_id, values=data, errors=exc.fields, status=422)
+    except UploadTooLarge as exc:
+        return _render_task(task_id, values=data, errors={exc.field: str(exc)}, status=413)
     flash("已送出 Submitted", "success")
     return redirect(url_for("instances.show", instance_id=instance_id), code=303)
 

@@ -15,6 +15,7 @@ from workflows import (
     query_explanation,  # noqa: F401  (registers the explanation service task)
     reconcile,  # noqa: F401  (registers the reconciliation service task)
     records_disposition,  # noqa: F401  (destroys evidence past retention, R7.4)
+    register_check,  # noqa: F401  (monthly check and quarterly review service tasks)
     user_account_application,  # noqa: F401  (registers its service task)
 )
 from workflows.roles import ROLE_IDS

@@ -88,6 +88,8 @@ class RegisterEntry(Base):
     subject_id: Mapped[str] = mapped_column(String(20), default="")  # "" when not written
     query_item: Mapped[str | None] = mapped_column(String(100))
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("register_entry.id"), index=True)
+    # Form 3 (R6.2) under which the recorder queried for someone else, when given.
+    proxy_authorization_id: Mapped[int | None] = mapped_column(ForeignKey("proxy_authorization.id"), index=True)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)  # a correction that cancels the old entry
     source: Mapped[str] = mapped_column(String(10))  # web | file | api
     file_id: Mapped[int | None] = mapped_column(ForeignKey("imported_file.id"), index=True)
@@ -107,6 +109,18 @@ class AgencyOfficeHours(Base):
     closes: Mapped[str] = mapped_column(String(5), default="18:00")
     make_up_working_days: Mapped[list] = mapped_column(default=list)  # ISO dates worked although weekend
     extra_holidays: Mapped[list] = mapped_column(default=list)  # ISO dates off although working days
+
+
+class AgencyRecordSetting(Base):
+    """How an agency compares its register with the query log: the monthly count (R3.3, default) or one by one
+    (R3.4, R6.6), which lets `monthly_register_check` skip the unit admins' manual count steps."""
+
+    __tablename__ = "agency_record_setting"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+    per_record_method: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    changed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class ReconciliationRun(Base):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit, clock
 from engine.db import Database
+from engine.models import Agency
 from workflows.evidence_files import evidence_path, keep_raw_file
 from workflows.models_records import ImportedFile, QueryLogRecord
 from workflows.org import agency_by_code
@@ -121,30 +122,41 @@ def run_import(db: Database, fmt: ImportFormat, path: Path, agency_code: str, ev
                progress: Progress | None = None) -> ImportResult:
     """Inspect the file (refused whole when malformed), then load its rows and keep the file, in ONE transaction."""
     source = inspect(Path(path))
-    created: Path | None = None
+    created: list[Path] = []
     try:
         with db.transaction() as session:
             agency = agency_by_code(session, (agency_code or "").strip().upper())
-            record = ImportedFile(agency_id=agency.id, kind=fmt.kind, filename=(filename or Path(path).name)[:255],
-                                  sha256=source.sha256, size_bytes=source.size, stored_path="",
-                                  file_format=source.file_format, imported_at=clock.now(), imported_by=actor)
-            session.add(record)
-            session.flush()
-            with _bulk_cache(session):
-                result = _load_rows(session, fmt, source, agency.id, record.id, progress)
-            evidence, created = keep_raw_file(session, source, evidence_root, fmt.kind, agency.id, actor,
-                                              record.filename)
-            record.evidence_file_id = evidence.id
-            record.stored_path = evidence_path(Path("."), source.sha256).as_posix()
-            record.rows_imported, record.rows_duplicate = result.imported, result.duplicates
-            record.rows_rejected, record.rejected = result.rejected_total, result.rejected
-            audit.record(session, f"{fmt.kind}_imported", actor, agency=agency.code, file=record.filename,
-                         sha256=source.sha256, imported=result.imported, duplicates=result.duplicates,
-                         rejected=result.rejected_total)
+            result = import_in_session(session, fmt, source, agency, evidence_root, filename or Path(path).name,
+                                       actor, progress, created)
     except BaseException:
-        if created is not None:
-            created.unlink(missing_ok=True)
+        for path_written in created:
+            path_written.unlink(missing_ok=True)
         raise
+    return result
+
+
+def import_in_session(session: Session, fmt: ImportFormat, source: SourceFile, agency: Agency, evidence_root: Path,
+                      filename: str, actor: str | None = None, progress: Progress | None = None,
+                      created: list[Path] | None = None) -> ImportResult:
+    """Load an inspected file's rows and keep the file inside the caller's transaction (a process's service
+    task imports an uploaded file this way); paths this wrote are appended to `created`."""
+    record = ImportedFile(agency_id=agency.id, kind=fmt.kind, filename=filename[:255], sha256=source.sha256,
+                          size_bytes=source.size, stored_path="", file_format=source.file_format,
+                          imported_at=clock.now(), imported_by=actor)
+    session.add(record)
+    session.flush()
+    with _bulk_cache(session):
+        result = _load_rows(session, fmt, source, agency.id, record.id, progress)
+    evidence, written = keep_raw_file(session, source, evidence_root, fmt.kind, agency.id, actor, record.filename)
+    if written is not None and created is not None:
+        created.append(written)
+    record.evidence_file_id = evidence.id
+    record.stored_path = evidence_path(Path("."), source.sha256).as_posix()
+    record.rows_imported, record.rows_duplicate = result.imported, result.duplicates
+    record.rows_rejected, record.rejected = result.rejected_total, result.rejected
+    audit.record(session, f"{fmt.kind}_imported", actor, agency=agency.code, file=record.filename,
+                 sha256=source.sha256, imported=result.imported, duplicates=result.duplicates,
+                 rejected=result.rejected_total)
     return result
 
 

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from engine import audit, calendar, clock
 from engine.db import Database
 from engine.models import Agency, User
+from workflows.models_accounts import ProxyAuthorization
 from workflows.models_records import RegisterEntry
+from workflows.proxy_query_authorization import active_proxy_authorization
 from workflows.query_log import ImportFormat, ImportResult, run_import, subject_text
 from workflows.tabular import Column, Progress, RowInvalid, cell_text, epoch, parse_moment
 
@@ -77,8 +79,10 @@ def import_register(db: Database, path: Path, agency_code: str, evidence_root: P
 
 
 def record_entry(session: Session, agency: Agency, recorded_by: User, form: dict, source: str = "web",
-                 corrects: int | None = None, withdraw: bool = False) -> RegisterEntry:
-    """Record one Form 2 entry from the app (R6.1); `corrects` appends a correction of an earlier entry."""
+                 corrects: int | None = None, withdraw: bool = False,
+                 proxy_authorization: int | None = None) -> RegisterEntry:
+    """Record one Form 2 entry from the app (R6.1); `corrects` appends a correction of an earlier entry;
+    `proxy_authorization` names the Form 3 (R6.2) under which the recorder queried for someone else."""
     cells = {"querier": recorded_by.username, **{k: v for k, v in form.items() if v not in (None, "")}}
     if "query_time" in cells and "query_date" not in cells:
         cells["query_date"] = cells["query_time"]
@@ -92,6 +96,9 @@ def record_entry(session: Session, agency: Agency, recorded_by: User, form: dict
     except RowInvalid as exc:
         raise RegisterError(str(exc), {_field_of(str(exc)): str(exc)}) from None
     values.update(corrects_id=old.id if old else None, withdrawn=withdraw)
+    if proxy_authorization is not None:
+        values["proxy_authorization_id"] = _proxy_in_force(session, agency, recorded_by, values,
+                                                           proxy_authorization)
     values["fingerprint"] = fingerprint(values)
     existing = session.scalar(select(RegisterEntry.id).where(RegisterEntry.agency_id == agency.id,
                                                              RegisterEntry.fingerprint == values["fingerprint"]))
@@ -103,6 +110,21 @@ def record_entry(session: Session, agency: Agency, recorded_by: User, form: dict
     audit.record(session, "register_entry_recorded", recorded_by.username, agency=agency.code, entry=entry.id,
                  corrects=entry.corrects_id, withdrawn=withdraw, clause="R6.1")
     return entry
+
+
+def _proxy_in_force(session: Session, agency: Agency, proxy: User, values: dict, authorization_id: int) -> int:
+    """The Form 3 must let the recorder query this case for its authorising user at the query time (R6.2)."""
+    record = session.get(ProxyAuthorization, authorization_id)
+    if record is None or record.agency_id != agency.id or record.proxy_user_id != proxy.id:
+        raise RegisterError(f"找不到代查授權書 No proxy authorisation (Form 3) {authorization_id} naming you as proxy",
+                            {"proxy_authorization": "not found"})
+    active = active_proxy_authorization(session, record.authorising_user_id, proxy.id, values["case_number"],
+                                        values["queried_at"])
+    if active is None or active.id != record.id:
+        raise RegisterError(f"代查授權書 {authorization_id} 於查詢時未生效或案號不符 Form 3 {authorization_id} was "
+                            "not in force for this case at the query time (filed, within its dates, same case number)",
+                            {"proxy_authorization": "not in force for this case and time"})
+    return record.id
 
 
 def _correctable(session: Session, agency: Agency, entry_id: int) -> RegisterEntry:

@@ -47,11 +47,7 @@ FORM_4_CLAUSES = ["R3.3", "R5.3", "R5.4", "R5.5", "R5.6", "R6.1", "R6.2", "R6.3"
                   "R7.3", "R8.1.1", "R8.1.2", "R8.1.3", "R8.1.4", "R8.1.5"]
 FORM_4 = {"audited_on": "2027-07-20", "evidence_cd_reference": "CD-2027-H1-01",
           **{"item_" + c.replace(".", "_"): "compliant" for c in FORM_4_CLAUSES}}
-REGISTER_MATCHES = {"register_entries": 42, "log_records": 42, "matches": True}
-REGISTER_MISMATCH = {"register_entries": 40, "log_records": 42, "matches": False,
-                     "discrepancy_note": "兩筆查詢未登記 Two queries not registered"}
-DOWNLOAD = {"downloaded_on": "2027-04-03", "file_reference": "\\\\fs\\webir\\2027-Q1.csv", "record_count": 130,
-            "anomalies_found": False}
+REGISTER_COLLECTED = {"registers_collected": True}
 COMPILED = {"documents_compiled": True, "audit_count": 2, "document_reference": "稽核-2026"}
 SENT = {"sent_on": "2027-03-20", "official_letter_number": "北市社資字第1160000001號"}
 DESTRUCTION = {"forms_reviewed": 12, "forms_destroyed": 3, "destroyed_only_after_3_years": True,
@@ -140,70 +136,10 @@ def test_r3_3_obligation_task_goes_to_its_lane_role_not_to_other_agency_roles(or
     [task] = _ready(org_db, iid)
     for other in ("dsw.admin", "dol.admin"):
         with pytest.raises((NotAllowed, runtime.NotFound)):
-            runtime.complete_task(org_db, task.id, users[other], REGISTER_MATCHES)
+            runtime.complete_task(org_db, task.id, users[other], REGISTER_COLLECTED)
 
 
-# ------------------------------------------------------------------ monthly_register_check
-
-def test_r8_1_2_monthly_check_matching_register_completes_with_the_unit_admin_only(org_db, users):
-    iid = _run(org_db, users, "monthly_register_check",
-               [("check_register", "unit_admin", REGISTER_MATCHES)])
-    assert _status(org_db, iid) == InstanceStatus.COMPLETED
-    assert _history(org_db, iid) == [("check_register", "unit_admin")]
-    data = _final_data(org_db, iid)
-    assert data["register_check_outcome"] == "matched"  # R6.5: reported to the agency admin
-    assert data["register_check_report"]["difference"] == 0
-
-
-def test_r8_1_2_monthly_check_with_discrepancy_goes_to_agency_admin(org_db, users):
-    iid = _run(org_db, users, "monthly_register_check", [
-        ("check_register", "unit_admin", REGISTER_MISMATCH),
-        ("follow_up_discrepancy", "agency_admin", {"explanation": "承辦人漏登 The clerk forgot to register",
-                                                   "action_taken": "已補登並提醒 Registered late, reminded"}),
-    ])
-    assert _status(org_db, iid) == InstanceStatus.COMPLETED
-    assert _history(org_db, iid) == [("check_register", "unit_admin"), ("follow_up_discrepancy", "agency_admin")]
-    data = _final_data(org_db, iid)
-    assert data["register_check_outcome"] == "discrepancy_followed_up"
-    assert data["register_check_report"]["difference"] == 2
-
-
-def test_r6_1_register_mismatch_needs_a_discrepancy_note(org_db, users):
-    iid = _start(org_db, users, "monthly_register_check")
-    fields = _invalid(org_db, users, iid, {**REGISTER_MATCHES, "matches": False})
-    assert "discrepancy_note" in fields
-    assert "log_records" in _invalid(org_db, users, iid, {**REGISTER_MATCHES, "log_records": -1})
-
-
-def test_r6_1_discrepancy_follow_up_needs_the_explanation(org_db, users):
-    iid = _run(org_db, users, "monthly_register_check", [("check_register", "unit_admin", REGISTER_MISMATCH)])
-    assert "explanation" in _invalid(org_db, users, iid, {"action_taken": "已補登 Registered late"})
-
-
-# ------------------------------------------------------------------ quarterly_log_review
-
-def test_r8_1_1_quarterly_download_without_anomalies_ends_with_the_agency_admin(org_db, users):
-    iid = _run(org_db, users, "quarterly_log_review", [("download_query_log", "agency_admin", DOWNLOAD)])
-    assert _status(org_db, iid) == InstanceStatus.COMPLETED
-    assert _history(org_db, iid) == [("download_query_log", "agency_admin")]
-
-
-def test_r8_1_1_quarterly_anomalies_are_reviewed_by_the_agency_audit_team(org_db, users):
-    iid = _run(org_db, users, "quarterly_log_review", [
-        ("download_query_log", "agency_admin",
-         {**DOWNLOAD, "anomalies_found": True, "note": "3 筆非上班時間查詢 3 off-hours queries"}),
-        ("review_anomalies", "agency_audit",
-         {"conclusion": "疑似不當查詢 Suspected improper queries", "referred_for_investigation": True}),
-    ])
-    assert _status(org_db, iid) == InstanceStatus.COMPLETED
-    assert _history(org_db, iid) == [("download_query_log", "agency_admin"), ("review_anomalies", "agency_audit")]
-
-
-def test_r8_1_1_anomalies_found_need_a_note(org_db, users):
-    iid = _start(org_db, users, "quarterly_log_review")
-    assert "note" in _invalid(org_db, users, iid, {**DOWNLOAD, "anomalies_found": True})
-    assert "downloaded_on" in _invalid(org_db, users, iid, {**DOWNLOAD, "downloaded_on": "2027-13-40"})
-
+# monthly_register_check and quarterly_log_review are walked path by path in test_register_check_processes.py
 
 # ------------------------------------------------------------------ semiannual_internal_audit
 

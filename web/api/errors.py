@@ -13,6 +13,7 @@ from engine.bundle import BundleError
 from engine.db import is_busy_database
 from engine.locking import InstanceNotFound
 from engine.runtime import FormInvalid, NotFound, TaskNotReady
+from engine.task_files import UploadTooLarge
 from workflows.org import OrgError
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ def _domain(exc: BaseException) -> Response | None:
     for kind, status, code in simple:
         if isinstance(exc, kind):
             return error_response(status, code, str(exc))
+    if isinstance(exc, UploadTooLarge):
+        return error_response(413, "too_large", str(exc), {"fields": {exc.field: str(exc)}, "max_bytes": exc.limit})
     if isinstance(exc, FormInvalid):
         return error_response(422, "invalid_data", "表單資料有誤 The form data is invalid",
                               {"fields": dict(exc.fields)})

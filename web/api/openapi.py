@@ -96,7 +96,10 @@ def _task_paths() -> dict:
     listing = [_query("scope", {"enum": list(TASK_SCOPES), "default": "mine"}, "mine = assigned to or "
                       "claimable by me"), _query("status", {"enum": list(TASK_STATUSES), "default": "ready"}),
                _query("process_id", STR), _query("page", INT), _query("per_page", INT)]
-    complete_body = _json(_obj({"data": {"type": "object"}}))["content"]
+    complete_body = {**_json(_obj({"data": {"type": "object"}}))["content"], "multipart/form-data": {"schema": {
+        **_obj({"data": {"type": "string", "description": "the form data as JSON text"}}, ()),
+        "additionalProperties": {"type": "string", "format": "binary"},
+        "description": "one binary part per file field (format evidence-file) of the task's form"}}}
     return {
         "/tasks": {"get": _op("Tasks", "200", _page_of("Task"), params=listing)},
         "/tasks/{task_id}": {"get": _op("A task with form, instructions and data", "200", _ref("TaskDetail"),
@@ -107,7 +110,7 @@ def _task_paths() -> dict:
                                                  errors=("403", "404", "409"), params=[tid])},
         "/tasks/{task_id}/complete": {"post": _op(
             "Complete a task (409 if no longer ready, whatever the body)", "200",
-            _obj({"instance": _ref("Instance")}), errors=("403", "404", "409", "422"), params=[tid],
+            _obj({"instance": _ref("Instance")}), errors=("403", "404", "409", "413", "422"), params=[tid],
             body=complete_body)},
     }
 

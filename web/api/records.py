@@ -20,9 +20,11 @@ from web.api.errors import ApiError, bad_request
 from web.api.params import json_body, optional, paging
 from web.extensions import get_db
 from workflows.models_records import ReconciliationFinding, ReconciliationRun
+from workflows.org import roles_of
 from workflows.query_explanation import open_explanations
 from workflows.query_log import ImportResult, import_query_log
 from workflows.reconcile import reconcile
+from workflows.record_settings import per_record_method, set_per_record_method
 from workflows.register import RegisterError, import_register, record_entry
 from workflows.tabular import FileRefused
 
@@ -85,7 +87,8 @@ def _entry_dict(entry) -> dict:
     return {"id": entry.id, "case_number": entry.case_number, "querier": entry.querier,
             "query_time": entry.queried_at.astimezone(clock.zone()).isoformat(), "date_only": entry.date_only,
             "purpose": entry.purpose, "subject_id": entry.subject_id or None, "query_item": entry.query_item,
-            "corrects": entry.corrects_id, "withdrawn": entry.withdrawn, "recorded_by": entry.recorded_by}
+            "corrects": entry.corrects_id, "withdrawn": entry.withdrawn, "recorded_by": entry.recorded_by,
+            "proxy_authorization": entry.proxy_authorization_id}
 
 
 @bp.post("/register-entries")
@@ -94,6 +97,7 @@ def register_entry_create() -> Response:
     body = json_body()
     corrects = optional(body, "corrects", int, "an entry id")
     withdraw = bool(optional(body, "withdraw", bool, "true or false"))
+    proxy = optional(body, "proxy_authorization", int, "a proxy authorisation (Form 3) id")
     form = {k: body.get(k) for k in ("case_number", "querier", "query_time", "purpose", "subject_id", "query_item")}
     with get_db().transaction() as session:
         user = api_user(session)
@@ -101,7 +105,8 @@ def register_entry_create() -> Response:
         if agency.id != user.agency_id:
             raise ApiError(403, "forbidden", "只能登記本機關的查詢 Register queries of your own agency only")
         try:
-            entry = record_entry(session, agency, user, form, source="api", corrects=corrects, withdraw=withdraw)
+            entry = record_entry(session, agency, user, form, source="api", corrects=corrects, withdraw=withdraw,
+                                 proxy_authorization=proxy)
         except RegisterError as exc:
             raise ApiError(422, "invalid_data", str(exc), {"fields": exc.fields}) from None
         return jsonify(_entry_dict(entry)), 201
@@ -156,6 +161,26 @@ def reconciliation_findings(run_id: int) -> Response:
                         "total": total})
 
 
+@bp.route("/agencies/<code>/record-method", methods=["GET", "PUT"])
+def agency_record_method(code: str) -> Response:
+    """The agency's comparison method (R3.4, R6.6): `{per_record_method: bool}`; PUT by its agency admin or the
+    master admin. The per-record method makes the monthly register check skip the manual count steps."""
+    body = json_body() if request.method == "PUT" else {}
+    with get_db().transaction() as session:
+        user = api_user(session)
+        agency = _agency(session, user, code)
+        if request.method == "PUT":
+            require_role(session, user, "agency_admin", "master_admin")
+            if agency.id != user.agency_id and "master_admin" not in roles_of(session, user):
+                raise ApiError(403, "forbidden", "只能設定本機關 Set your own agency's method only")
+            wanted = optional(body, "per_record_method", bool, "true or false")
+            if wanted is None:
+                raise bad_request("'per_record_method' (true or false) is required",
+                                  {"fields": {"per_record_method": "required"}})
+            set_per_record_method(session, agency, wanted, user.username)
+        return jsonify({"agency": agency.code, "per_record_method": per_record_method(session, agency.id)})
+
+
 def _paths() -> dict:
     """OpenAPI paths of this module."""
     o = openapi
@@ -165,10 +190,13 @@ def _paths() -> dict:
     upload = {"multipart/form-data": {"schema": o._obj({"file": {"type": "string", "format": "binary"},
                                                         "agency": o.STR}, ("file",))}}
     entry = o._obj({k: o.STR for k in ("case_number", "querier", "query_time", "purpose", "subject_id",
-                                       "query_item", "agency")} | {"corrects": o.INT, "withdraw": o.BOOL},
+                                       "query_item", "agency")} | {"corrects": o.INT, "withdraw": o.BOOL,
+                                                              "proxy_authorization": o.INT},
                    ("case_number", "query_time", "purpose"))
     run = o._obj({"agency": o.STR, "period": o.STR, "tolerance_hours": o.INT, "open_tasks": o.BOOL}, ("period",))
     errors = ("403", "404", "413", "422")
+    method = o._obj({"agency": o.STR, "per_record_method": o.BOOL})
+    code = {"name": "code", "in": "path", "required": True, "schema": o.STR}
     return {
         "/query-logs": {"post": o._op("Import a WebIR query-log export (CSV/XLSX)", "201", imported,
                                       errors=errors, body=upload)},
@@ -177,6 +205,12 @@ def _paths() -> dict:
         "/register-entries": {"post": o._op("Record a query-register (Form 2) entry or its correction", "201",
                                             {"type": "object"}, errors=("403", "404", "422"),
                                             body={"application/json": {"schema": entry}})},
+        "/agencies/{code}/record-method": {
+            "get": o._op("An agency's register comparison method (R3.4, R6.6)", "200", method, errors=("404",),
+                         params=[code]),
+            "put": o._op("Set it (agency admin of the agency, or master admin)", "200", method,
+                         errors=("400", "403", "404"), params=[code],
+                         body={"application/json": {"schema": o._obj({"per_record_method": o.BOOL})}})},
         "/reconciliations": {"post": o._op("Reconcile an agency's month record by record", "201",
                                            {"type": "object"}, errors=("403", "404"),
                                            body={"application/json": {"schema": run}})},

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify
+import json
+
+from flask import Response, g, jsonify, request
 
 from engine.assignment import check_may_complete
 from engine.inspect import task_details
 from engine.models import ProcessInstance, TaskStatus
 from engine.runtime import TaskNotReady, claim_task, complete_task
+from engine.task_files import Upload
 from web.api import bp
 from web.api.auth import api_user
 from web.api.errors import ApiError, bad_request
@@ -57,7 +60,21 @@ def task_unclaim(task_id: int) -> Response:
     return _task_answer(task_id)
 
 
+def _uploads() -> dict[str, Upload]:
+    """Files of a multipart completion, by file-field name (`data` is then a JSON text part)."""
+    return {name: Upload(f.filename or name, f.read(), f.mimetype or "application/octet-stream")
+            for name, f in request.files.items(multi=False)}
+
+
 def _form_data() -> dict:
+    if request.mimetype == "multipart/form-data":
+        try:
+            data = json.loads(request.form.get("data") or "{}")
+        except ValueError:
+            raise bad_request("'data' must be JSON text", {"fields": {"data": "must be a JSON object"}}) from None
+        if not isinstance(data, dict):
+            raise bad_request("'data' must be a JSON object", {"fields": {"data": "must be a JSON object"}})
+        return data
     data = json_body().get("data")
     if data is None:
         return {}
@@ -78,12 +95,14 @@ def _check_before_bad_request(task_id: int) -> None:
 
 @bp.post("/tasks/<int:task_id>/complete")
 def task_complete(task_id: int) -> Response:
-    """Submit a task's form `{data: {...}}`; answers the instance as it is now."""
+    """Submit a task's form `{data: {...}}`; answers the instance as it is now. A form with file fields may be
+    sent as multipart: a `data` part (JSON text) and one file part per file field (engine/task_files.py)."""
     try:
         data = _form_data()
     except ApiError:
         _check_before_bad_request(task_id)
         raise
-    instance_id = complete_task(get_db(), task_id, g.api_user_id, data)
+    uploads = _uploads() if request.mimetype == "multipart/form-data" else {}
+    instance_id = complete_task(get_db(), task_id, g.api_user_id, data, uploads)
     with get_db().sessions() as session:
         return jsonify({"instance": instance_dict(session, session.get(ProcessInstance, instance_id))})
