@@ -10,6 +10,7 @@ from workflows import (
     agency_onboarding,  # noqa: F401  (Form 1-1 and onboarding service tasks)
     delegation_consent,  # noqa: F401  (consent service task)
     improper_query_investigation,  # noqa: F401  (improper-query cases, R6.4)
+    master_agency_audit,  # noqa: F401  (master audits and corrective actions, R2.3, R8.2)
     models_accounts,  # noqa: F401  (account lifecycle tables)
     models_audits,  # noqa: F401  (improper-query cases, master audits, corrective actions)
     models_records,  # noqa: F401  (query logs, register, findings tables)
