@@ -106,3 +106,30 @@ def test_r2_3_audit_and_investigation_instances_are_drawn_with_their_tasks(clien
     login(client, "dsw.audit")
     page = client.get(f"/instances/{investigation}").get_data(as_text=True)
     assert _markers(page)["ready"] == ["open_case"]
+
+
+def test_r2_3_plan_and_review_forms_work_in_the_browser_with_one_line_per_entry(client, org_db, users):
+    from session_helpers import post
+
+    plan = runtime.start_instance(org_db, "master_agency_audit", users["dol.audit"])
+    [plan_task] = ready(org_db, plan)
+    login(client, "dol.audit")
+    path = f"/tasks/{plan_task.id}"
+    page = client.get(path).get_data(as_text=True)
+    assert "規劃不定期稽核" in page and 'name="agencies"' in page and 'name="seed"' in page
+    answer = post(client, path, {"auditor": "bli", "selection": "chosen", "agencies": "DSW\n",
+                                 "scope": "範圍 scope of the audit", "evidence_due_on": "2026-12-15"}, page=path)
+    assert answer.status_code in (302, 303), answer.get_data(as_text=True)[:2000]
+    with org_db.sessions() as session:
+        record = session.scalar(select(MasterAudit).where(MasterAudit.instance_id == plan))
+        target = session.scalar(select(MasterAuditAgency.instance_id).where(MasterAuditAgency.audit_id == record.id))
+    assert (record.auditor, record.agencies) == ("bli", ["DSW"])
+    step(org_db, target, "submit_evidence", users["dsw.audit"], EVIDENCE)
+    [review] = ready(org_db, target)
+    path = f"/tasks/{review.id}"
+    page = client.get(path).get_data(as_text=True)
+    assert "勞保局" in page  # the auditor recorded in the plan shows in the instructions
+    post(client, path, {"result": "deficiencies", "findings": "缺失二項 two deficiencies",
+                        "deficiencies": "R5.4: 未撤銷 not revoked\n登記簿漏登 missing entries\n",
+                        "correction_due_on": "2026-12-31"}, page=path)
+    assert [t.name for t in ready(org_db, target)] == ["close_corrective_item"] * 2
