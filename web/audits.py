@@ -5,7 +5,7 @@ Master-agency roles see every agency; others see their own and the agencies thei
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
 from engine import clock
@@ -14,7 +14,8 @@ from engine.calendar import local_date
 from engine.models import User
 from web.extensions import get_db
 from web.paging import page_arg
-from workflows.corrective_actions import STATUSES, list_items
+from workflows.corrective_actions import FOLLOWERS, STATUSES, list_items
+from workflows.org import roles_of
 
 bp = Blueprint("audits", __name__)
 PER_PAGE = 50
@@ -28,7 +29,10 @@ def corrective_actions():
     status = request.args.get("status") if request.args.get("status") in STATUSES else "open"
     page = page_arg()
     with get_db().sessions() as session:
-        visible = visible_agencies(session, session.get(User, current_user.id))
+        me = session.get(User, current_user.id)
+        if not set(FOLLOWERS) & set(roles_of(session, me)):
+            abort(403)
+        visible = visible_agencies(session, me)
         code = (request.args.get("agency") or "").upper()
         chosen = [a for a in visible if a.code == code] or visible
         items, total = list_items(session, [a.id for a in chosen], status, local_date(clock.now()),

@@ -12,6 +12,8 @@ from workflows.master_agency_audit import AUDITORS
 from workflows.models_audits import CorrectiveAction, MasterAudit, MasterAuditAgency
 
 STATUSES = ("open", "closed", "all")
+# Who follows corrective actions up: the audited agency's managers and audit team, the master agency.
+FOLLOWERS = ("agency_admin", "agency_audit", "agency_head", "unit_admin", "master_admin", "master_audit")
 
 
 def item_dict(item: CorrectiveAction, agency: Agency, master: MasterAudit, target: MasterAuditAgency,

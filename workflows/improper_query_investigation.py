@@ -25,7 +25,7 @@ from workflows.account_revocation import WEBIR_ROLE, release_claimed_tasks
 from workflows.models_audits import ImproperQueryCase
 from workflows.models_records import QueryLogRecord, ReconciliationFinding, ReconciliationRun
 from workflows.org import revoke_role
-from workflows.query_explanation import TITLES
+from workflows.query_explanation import TITLES, _owners
 
 PROCESS_ID = "improper_query_investigation"
 AUDIT_ROLE = "agency_audit"
@@ -120,8 +120,7 @@ def _finding_ids_of(session: Session, agency_id: int, ids, accounts: set[str]) -
 
 
 def _accounts_of(session: Session, user: User) -> set[str]:
-    from workflows.query_explanation import _owners  # the same account -> user mapping as the explanations
-
+    """The log accounts that are this user's (username, 我的E政府 id on a granted Form 1-2), as the explanations map."""
     return {account for account, uid in _owners(session).items() if uid == user.id}
 
 

@@ -87,6 +87,8 @@ def test_r8_2_page_shows_open_items_overdue_marked_per_agency(client, org_db, us
     assert "DAAN 未下載" in page and "DSW 未下載" in page and page.count("逾期未改善") == 1
     page = client.get("/corrective-actions?agency=DAAN").get_data(as_text=True)
     assert "DSW 未下載" not in page
+    login(client, "dsw.user")  # a WebIR user follows no audit up
+    assert client.get("/corrective-actions").status_code == 403
 
 
 def _markers(page: str) -> dict[str, list[str]]:

@@ -12,10 +12,7 @@ from web.api.auth import api_user, require_role
 from web.api.errors import ApiError
 from web.api.params import choice_arg, paging
 from web.extensions import get_db
-from workflows.corrective_actions import STATUSES, list_items
-
-# Who follows corrective actions up: the audited agency's managers and audit team, the master agency.
-FOLLOWERS = ("agency_admin", "agency_audit", "agency_head", "unit_admin", "master_admin", "master_audit")
+from workflows.corrective_actions import FOLLOWERS, STATUSES, list_items
 
 
 @bp.get("/corrective-actions")
