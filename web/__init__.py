@@ -67,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
+<<<<<<< HEAD
     from web import (
         api,
         auth,
@@ -82,6 +83,10 @@ def _register(app: Flask) -> None:
         register_page,
         security,
     )
+=======
+    from web import api, auth, dashboard, errors, filters, i18n, inbox, instances, modeler, pages, printable, security
+    from web.audits import bp as audits_bp
+>>>>>>> wt-c
 
     i18n.init_app(app)
     filters.init_app(app)
@@ -92,6 +97,7 @@ def _register(app: Flask) -> None:
     app.register_blueprint(instances.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(audits_bp)
     app.register_blueprint(printable.bp)
     app.register_blueprint(modeler.bp)
     app.register_blueprint(api.bp)

@@ -17,7 +17,10 @@ from workflows.register import record_entry
 
 MODEL_FILES = ("query_explanation.bpmn", "forms/query_explanation.schema.json",
                "forms/query_explanation.uischema.json", "forms/explanation_review.schema.json",
-               "forms/explanation_review.uischema.json")
+               "forms/explanation_review.uischema.json", "improper_query_investigation.bpmn",
+               "forms/improper_query_open.schema.json", "forms/improper_query_open.uischema.json",
+               "forms/improper_query_statement.schema.json", "forms/improper_query_statement.uischema.json",
+               "forms/improper_query_decision.schema.json", "forms/improper_query_decision.uischema.json")
 LOG = "查詢時間,查詢者帳號,被查詢人身分證號,查詢項目,案件編號\n"
 
 

@@ -14,6 +14,7 @@ csrf.exempt(bp)
 init_blueprint(bp)
 
 from web.api import (  # noqa: E402,F401  (register the routes)
+    audits,
     auth,
     calendar,
     evidence,
