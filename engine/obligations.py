@@ -57,6 +57,16 @@ def _start_data(obligation: Obligation, period: Period) -> dict:
             "obligation_title": obligation.title}
 
 
+def open_period(db: Database, agency_id: int, obligation: Obligation, period: Period) -> int | None:
+    """Open one given period now (demo data, catch-up by hand); its instance id, None if it was open already."""
+    if not _open_one(db, agency_id, obligation, period):
+        return None
+    with db.sessions() as session:
+        return session.scalar(select(ObligationPeriod.instance_id).where(
+            ObligationPeriod.agency_id == agency_id, ObligationPeriod.obligation_id == obligation.id,
+            ObligationPeriod.label == period.label))
+
+
 def _open_one(db: Database, agency_id: int, obligation: Obligation, period: Period) -> bool:
     """Open one period: its row and its instance in one transaction; a duplicate is skipped (unique key)."""
     try:
