@@ -26,4 +26,5 @@ from web.api import (  # noqa: E402,F401  (register the routes)
     openapi,
     records,
     tasks,
+    test_runs,
 )
