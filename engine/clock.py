@@ -7,6 +7,8 @@ simulated clock also drives BPMN timers, and reads naive timeDate values in the 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import os
 import re
@@ -35,15 +37,27 @@ class SystemClock:
 
 
 _clock = SystemClock()
+# A clock for the current thread/context only (a modeler test run's sandbox), over the installed one.
+_local_clock: contextvars.ContextVar = contextvars.ContextVar("webir_local_clock", default=None)
 
 
 def now() -> dt.datetime:
     """Current time, timezone-aware UTC."""
-    return _clock.now()
+    return current().now()
 
 
 def current():
-    return _clock
+    return _local_clock.get() or _clock
+
+
+@contextlib.contextmanager
+def using(clock):
+    """Use this clock in the current context only (other threads and requests keep theirs)."""
+    token = _local_clock.set(clock)
+    try:
+        yield clock
+    finally:
+        _local_clock.reset(token)
 
 
 def install(clock) -> None:
@@ -57,7 +71,7 @@ class _ClockDatetime(dt.datetime):
 
     @classmethod
     def now(cls, tz=None):
-        current_time = _clock.now()
+        current_time = current().now()
         return current_time.astimezone(tz) if tz else current_time.astimezone(zone()).replace(tzinfo=None)
 
 

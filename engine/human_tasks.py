@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from engine.models import HumanTask, ProcessInstance, ProcessVersion, TaskStatus
 
 ASSIGNEE_PROPERTY = "assigneeFrom"  # names a task-data key holding the username the task is narrowed to
 DUE_PROPERTY = "dueIn"  # ISO 8601 duration from the moment the task became ready
+DUE_AT_PROPERTY = "dueAtFrom"  # names a task-data key holding the ISO 8601 date-time the task is due
 
 
 def _properties(task_spec) -> dict:
@@ -27,6 +30,19 @@ def _narrowed_assignee(session: Session, spiff_task, props: dict) -> int | None:
     return session.scalar(select(User.id).where(User.username == str(username)))
 
 
+def _due_at(spiff_task, props: dict, created: dt.datetime) -> dt.datetime | None:
+    """A fixed due time from task data (`dueAtFrom`, e.g. the period's due date), else `dueIn` after now."""
+    value = spiff_task.data.get(props[DUE_AT_PROPERTY]) if props.get(DUE_AT_PROPERTY) else None
+    if isinstance(value, str):
+        try:
+            due = dt.datetime.fromisoformat(value)
+        except ValueError:
+            due = None
+        if due is not None and due.tzinfo is not None:
+            return due
+    return created + clock.parse_duration(props[DUE_PROPERTY]) if props.get(DUE_PROPERTY) else None
+
+
 def _new_row(session: Session, instance: ProcessInstance, version: ProcessVersion, spiff_task) -> HumanTask:
     spec = spiff_task.task_spec
     props = _properties(spec)
@@ -34,7 +50,7 @@ def _new_row(session: Session, instance: ProcessInstance, version: ProcessVersio
     role = version.lane_roles.get(lane, lane) if lane else None
     target = task_target(session, instance, role)
     created = clock.now()
-    due = created + clock.parse_duration(props[DUE_PROPERTY]) if props.get(DUE_PROPERTY) else None
+    due = _due_at(spiff_task, props, created)
     return HumanTask(
         instance_id=instance.id, task_guid=str(spiff_task.id), process_id=instance.process_id,
         name=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.bpmn_id or spec.name, lane=lane,

@@ -62,6 +62,7 @@ class Obligation:
     due: Offset
     responsible_role: str
     every_days: int = 0
+    calendar_escalation: bool = True  # False: the process escalates its own overdue steps (password_rotation)
 
     def periods(self, approved_on: dt.date, until: dt.date) -> list[Period]:
         """Periods owed by an agency approved on `approved_on` (ending on or after it), opening by `until`."""
@@ -123,8 +124,12 @@ def _obligation(raw: dict, index: int) -> Obligation:
     if not isinstance(raw["clauses"], list) or not raw["clauses"]:
         raise DefinitionError(f"{where}.clauses: a non-empty list of clause ids")
     opens = _offset(raw.get("opens", {"from": "after_period"}), f"{where}.opens")
+    escalate = raw.get("calendar_escalation", True)
+    if not isinstance(escalate, bool):
+        raise DefinitionError(f"{where}.calendar_escalation: true or false")
     return Obligation(raw["id"], raw.get("title", raw["id"]), tuple(raw["clauses"]), raw["process_id"],
-                      raw["cadence"], opens, _offset(raw["due"], f"{where}.due"), raw["responsible_role"], every)
+                      raw["cadence"], opens, _offset(raw["due"], f"{where}.due"), raw["responsible_role"], every,
+                      escalate)
 
 
 def _dates(values, where: str) -> frozenset[dt.date]:

@@ -57,6 +57,16 @@ def _start_data(obligation: Obligation, period: Period) -> dict:
             "obligation_title": obligation.title}
 
 
+def open_period(db: Database, agency_id: int, obligation: Obligation, period: Period) -> int | None:
+    """Open one given period now (demo data, catch-up by hand); its instance id, None if it was open already."""
+    if not _open_one(db, agency_id, obligation, period):
+        return None
+    with db.sessions() as session:
+        return session.scalar(select(ObligationPeriod.instance_id).where(
+            ObligationPeriod.agency_id == agency_id, ObligationPeriod.obligation_id == obligation.id,
+            ObligationPeriod.label == period.label))
+
+
 def _open_one(db: Database, agency_id: int, obligation: Obligation, period: Period) -> bool:
     """Open one period: its row and its instance in one transaction; a duplicate is skipped (unique key)."""
     try:
@@ -98,12 +108,18 @@ def _late_unescalated(session: Session, now: dt.datetime) -> list[ObligationPeri
         .order_by(ObligationPeriod.due_at)))
 
 
+def _self_escalating(defs: Definitions) -> set[str]:
+    """Obligations whose process escalates its own overdue steps: the calendar starts no escalation for them."""
+    return {o.id for o in defs.obligations if not o.calendar_escalation}
+
+
 def escalate_late_periods(db: Database) -> int:
     """Start one escalation (agency admin, then agency head) for each open period past its due time."""
     now = clock.now()
     with db.sessions() as session:
         defs = definitions(session)
-        late = [p.id for p in _late_unescalated(session, now)]
+        self_escalating = _self_escalating(defs)
+        late = [p.id for p in _late_unescalated(session, now) if p.obligation_id not in self_escalating]
     if not defs.escalation_process:
         return 0
     count = 0
@@ -139,6 +155,7 @@ def next_event_at(db: Database, until: dt.datetime) -> dt.datetime | None:
             pending = session.scalar(select(func.min(ObligationPeriod.due_at)).join(
                 ProcessInstance, ProcessInstance.id == ObligationPeriod.instance_id).where(
                 ObligationPeriod.escalated_at.is_(None),
+                ObligationPeriod.obligation_id.not_in(_self_escalating(defs) or {""}),
                 ProcessInstance.status.not_in([InstanceStatus.COMPLETED, InstanceStatus.CANCELLED])))
             if pending is not None:
                 times.append(max(pending + dt.timedelta(seconds=1), now))

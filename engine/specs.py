@@ -53,6 +53,11 @@ def _latest_files(session: Session) -> dict[str, DeploymentFile]:
     return {row.filename: row for row in rows}
 
 
+def latest_files(session: Session) -> dict[str, DeploymentFile]:
+    """The newest deployed copy of every file name (a modeler test run copies the rule files from it)."""
+    return _latest_files(session)
+
+
 def _is_unchanged(session: Session, process_ids: list[str], digest: str) -> int | None:
     """The existing version when every process's latest version came from identical files."""
     versions = set()

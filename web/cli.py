@@ -90,7 +90,7 @@ def init_db(with_demo: bool) -> None:
 
 def print_demo_logins() -> None:
     click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
-    for username, agency, roles, vendor, display in demo.USERS:
+    for username, agency, roles, vendor, display in demo.USERS + demo.IN_FLIGHT_USERS:
         what = ", ".join(roles) or ("vendor employee" if vendor else "staff")
         click.echo(f"  {username:<12} {agency:<5} {what:<14} {display}")
 

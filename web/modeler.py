@@ -74,6 +74,8 @@ def _editor_config(session, version: ProcessVersion) -> dict:
         "bpmnFilename": version.bpmn_filename, "canDeploy": may_deploy(),
         "bpmnUrl": _api(f"process-models/{pid}/bpmn?version={version.deployment_id}"),
         "validateUrl": _api("process-models/validate"), "deployUrl": _api(f"process-models/{pid}/versions"),
+        "draftUrl": _api(f"process-models/{pid}/draft"), "catalogUrl": _api("process-models/catalog"),
+        "testRunsUrl": _api("test-runs"),
         "modelerUrl": url_for("modeler.edit", process_id=version.process_id),
         "roles": [{"id": rid, "zh": zh, "en": en} for rid, (zh, en) in ROLES.items()],
         "clauses": [{"id": cid, "gist": gist} for cid, gist in CLAUSES.items()],

@@ -14,6 +14,7 @@ from workflows import (
     models_accounts,  # noqa: F401  (account lifecycle tables)
     models_audits,  # noqa: F401  (improper-query cases, master audits, corrective actions)
     models_records,  # noqa: F401  (query logs, register, findings tables)
+    password_rotation,  # noqa: F401  (lists the accounts that acknowledge, R5.6)
     proxy_query_authorization,  # noqa: F401  (Form 3 service tasks)
     query_explanation,  # noqa: F401  (registers the explanation service task)
     reconcile,  # noqa: F401  (registers the reconciliation service task)

@@ -1,5 +1,6 @@
 """The demo organisation: master agency DOL, user agency DSW, district offices DAAN and XINYI (commissioned by DSW;
-XINYI is not approved yet: its onboarding waits for DSW's consent)."""
+XINYI is not approved yet: its onboarding waits for DSW's consent). The work left in flight for the demo is in
+workflows/demo_instances.py, one function per process."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, runtime
 from engine.db import Database
-from engine.models import Agency, HumanTask, TaskStatus, User
+from engine.models import Agency
 from workflows.org import create_agency, create_user
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed by `make run` on purpose (demo only)
@@ -38,12 +38,14 @@ USERS = (
     ("daan.staff", "DAAN", [], False, "鄭承辦 Cheng (district staff)"),
     ("xinyi.staff", "XINYI", [], False, "高承辦 Kao (Xinyi staff, onboarding)"),
 )
-DEMO_FORM_1_1 = {
-    "unit": "社會課 Social affairs section", "job_title": "課員 Officer", "egov_account": "kao.egov",
-    "citizen_certificate_uploaded": True, "purpose": "受社會局委託辦理社會救助資格查核",
-    "business_items": ["social_assistance"], "legal_basis": "社會救助法第 5 條之 1、第 10 條",
-    "official_letter_number": "北市信社字第1150000001號",
-}
+
+# People the in-flight work needs besides the demo organisation: (username, agency, roles, vendor, display).
+IN_FLIGHT_USERS = (
+    ("dsw.newhire", "DSW", [], False, "林新進 Lin (new staff, applying)"),
+    ("dsw.deputy", "DSW", [], False, "郭代理 Kuo (WebIR user, proxy)"),
+    ("dsw.leaver", "DSW", [], False, "馮離職 Feng (WebIR user, leaving)"),
+    ("doh.staff", "DOH", [], False, "何承辦 Ho (Health staff, onboarding)"),
+)
 
 
 def demo_approval_date(today: dt.date) -> dt.date:
@@ -68,13 +70,9 @@ def load_demo(session: Session, approved_on: dt.date) -> bool:
     return True
 
 
-def start_demo_instances(db: Database) -> list[int]:
-    """Leave work in flight for the demo: XINYI's onboarding, Form 1-1 filed, waiting for DSW's consent."""
-    with db.sessions() as session:
-        staff = session.scalar(select(User.id).where(User.username == "xinyi.staff"))
-    iid = runtime.start_instance(db, "agency_onboarding", staff, "XINYI")
-    with db.sessions() as session:
-        form = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == iid,
-                                                         HumanTask.status == TaskStatus.READY))
-    runtime.complete_task(db, form, staff, {**DEMO_FORM_1_1, "application_date": clock.now().date().isoformat()})
-    return [iid]
+def start_demo_instances(db: Database) -> dict[str, list[int]]:
+    """Leave work in flight for every lifecycle process (workflows/demo_instances.py, one function per process):
+    process id -> the instance ids left running."""
+    from workflows import demo_instances
+
+    return demo_instances.start_all(db)

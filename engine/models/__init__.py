@@ -4,6 +4,7 @@ from engine.models.audit import AuditEvent
 from engine.models.clock import SchedulerLease, SimulatedClockState
 from engine.models.comment import TaskComment
 from engine.models.deployment import Deployment, DeploymentFile, ProcessVersion
+from engine.models.draft import ModelDraft
 from engine.models.evidence import EvidenceFile
 from engine.models.human_task import HumanTask, TaskStatus
 from engine.models.instance import InstanceStatus, OutboxMessage, ProcessInstance
@@ -12,6 +13,6 @@ from engine.models.org import Agency, ApiToken, RoleAssignment, User
 
 __all__ = [
     "Agency", "ApiToken", "AuditEvent", "Deployment", "DeploymentFile", "EvidenceFile", "HumanTask", "InstanceStatus",
-    "ObligationPeriod", "OutboxMessage", "ProcessInstance", "ProcessVersion", "RoleAssignment", "SchedulerLease",
-    "SimulatedClockState", "TaskComment", "TaskStatus", "User",
+    "ModelDraft", "ObligationPeriod", "OutboxMessage", "ProcessInstance", "ProcessVersion", "RoleAssignment",
+    "SchedulerLease", "SimulatedClockState", "TaskComment", "TaskStatus", "User",
 ]

@@ -192,3 +192,72 @@ def test_without_a_deploy_role_the_model_is_read_only(live_server, page):
     click_at(page, "Lane_applicant", fx=0.02)
     expect(page.locator("#spiff-lane-role")).to_be_disabled()
     expect(page.locator("#spiff-lane-role")).to_have_value("applicant")
+
+
+def test_test_run_walks_the_edited_diagram_on_its_own_clock_and_leaves_nothing(live_server, page):
+    log_in(page, live_server, "dol.analyst")
+    deploy_small_model(page, live_server)
+    open_model(page, live_server)
+    click_at(page, "cool_off", 0.5, 0.3)  # edit, do not deploy: the test run takes the diagram as it is now
+    page.fill("#spiff-timer", '"PT3H"')
+    page.press("#spiff-timer", "Tab")
+    page.click("#test-run-start")
+    expect(page.locator("#test-run")).to_be_visible()
+    expect(page.locator("#test-run-tasks li[data-task=submit_request]")).to_have_count(1)
+    expect(page.locator('g.djs-element.test-run-ready[data-element-id="submit_request"]')).to_have_count(1)
+    page.click("#test-run-tasks button[data-task=submit_request]")
+    expect(page.locator("#test-run-status")).to_have_text("waiting")
+    expect(page.locator('g.djs-element.test-run-done[data-element-id="submit_request"]')).to_have_count(1)
+    page.fill("#test-run-advance", "PT2H")
+    page.click("#test-run-advance-button")
+    expect(page.locator("#modeler-status")).to_contain_text("Clock advanced")
+    expect(page.locator("#test-run-status")).to_have_text("waiting")  # the edited timer: 3 hours, not 1
+    page.click("#test-run-advance-button")
+    expect(page.locator("#test-run-status")).to_have_text("completed")
+    expect(page.locator("#test-run-path")).to_contain_text("cool_off → end_event")
+    instances = page.request.get(f"{live_server}/api/v1/process-instances?process_id={PROCESS}").json()
+    assert instances["total"] == 0  # nothing in the real process list
+    page.click("#test-run-end")
+    expect(page.locator("#test-run")).to_be_hidden()
+    expect(page.locator("g.djs-element.test-run-done")).to_have_count(0)
+
+
+def test_draft_is_kept_on_the_server_and_offered_on_the_next_visit(live_server, page):
+    log_in(page, live_server, "dol.analyst")
+    deploy_small_model(page, live_server)
+    open_model(page, live_server)
+    click_at(page, "submit_request", 0.5, 0.3)
+    page.fill("#spiff-clauses", "R5.3")
+    page.press("#spiff-clauses", "Tab")
+    page.click("#save-draft")
+    expect(page.locator("#modeler-status")).to_contain_text("Draft saved on the server")
+    page.context.clear_cookies()  # a new session: the draft is not in this browser
+    log_in(page, live_server, "dol.analyst")
+    open_model(page, live_server)
+    expect(page.locator("#draft-notice")).to_be_visible()
+    page.click("#draft-restore")
+    expect(page.locator("#modeler-status")).to_contain_text("Draft restored")
+    click_at(page, "submit_request", 0.5, 0.3)
+    expect(page.locator("#spiff-clauses")).to_have_value("R5.3")
+    page.click("#draft-discard") if page.locator("#draft-notice").is_visible() else None
+    log_out(page)
+    log_in(page, live_server, "dol.admin")  # another deployer has no draft of their own
+    open_model(page, live_server)
+    expect(page.locator("#draft-notice")).to_be_hidden()
+
+
+def test_pickers_offer_deployed_processes_and_the_modeler_speaks_zh_tw_first(live_server, page):
+    log_in(page, live_server, "dol.analyst")
+    page.goto(live_server + "/modeler/agency_onboarding")
+    expect(page.locator("#canvas[data-rendered=true]")).to_be_attached()
+    title = page.evaluate("() => window.webirModeler.get('palette').getEntries()['create.task'].title")
+    assert title.startswith("新增任務") and "Create task" in title
+    page.evaluate("() => { const m = window.webirModeler; m.get('selection').select("
+                  "m.get('elementRegistry').get('obtain_delegation_consent')); }")
+    expect(page.locator("#spiff-called-process")).to_have_value("delegation_consent")
+    expect(page.locator("#spiff-called-note")).to_contain_text("委託機關同意")
+    options = page.locator("#spiff-process-ids option").evaluate_all("os => os.map(o => o.value)")
+    assert {"delegation_consent", "password_rotation", "user_account_application"} <= set(options)
+    page.fill("#spiff-called-process", "no_such_process")
+    expect(page.locator("#spiff-called-note")).to_contain_text("Not a deployed process")
+    expect(page.locator(".bio-properties-panel-group-header").first).to_contain_text("一般 General")

@@ -214,9 +214,10 @@ def test_r3_1_approval_starts_the_agencys_obligations(org_db, users, doh, sim_cl
 
 
 def test_r4_1_demo_leaves_xinyis_onboarding_waiting_for_dsws_consent(org_db, users):
-    from workflows import demo
+    from workflows import demo_instances
 
-    [iid] = demo.start_demo_instances(org_db)
+    demo_instances.add_in_flight_people(org_db)
+    [iid, _] = demo_instances.agency_onboarding(org_db)
     consent = task(org_db, iid, "give_consent")
     assert consent.agency_id == _agency(org_db, "DSW").id and _agency(org_db, "XINYI").approved_on is None
     step(org_db, iid, "give_consent", users["dsw.admin"], CONSENT)

@@ -1,9 +1,9 @@
 """The processes the compliance calendar starts, one per period of an obligation.
 
 monthly_register_check (R3.3, R8.1.2, R6.1, R6.5), quarterly_log_review (R8.1.1), semiannual_internal_audit
-(R8.1.3, R8.1.4, R8.1.5, R3.5), annual_audit_submission (R8.1.6), records_disposition (R7.4, R7.1-R7.3) and
-password_rotation (R5.6). There is no human starter: the master admin starts them here for DSW, as the
-scheduler would, with the period data the engine injects.
+(R8.1.3, R8.1.4, R8.1.5, R3.5), annual_audit_submission (R8.1.6) and records_disposition (R7.4, R7.1-R7.3);
+password_rotation (R5.6) has its own file. There is no human starter: the master admin starts them here for DSW, as
+the scheduler would, with the period data the engine injects.
 """
 
 from __future__ import annotations
@@ -36,12 +36,10 @@ PERIODS = {  # process id -> (obligation id, period label, opens_at, due_at, cla
                                 "2027-03-31T23:59:59+08:00", ["R8.1.6"]),
     "records_disposition": ("annual_records_disposition", "2026", "2026-12-01T00:00:00+08:00",
                             "2026-12-31T23:59:59+08:00", ["R7.4"]),
-    "password_rotation": ("password_rotation", "2027-03-31", "2027-03-31T00:00:00+08:00",
-                          "2027-04-14T23:59:59+08:00", ["R5.6"]),
 }
 MAIN_CLAUSE = {"monthly_register_check": "R8.1.2", "quarterly_log_review": "R8.1.1",
                "semiannual_internal_audit": "R8.1.3", "annual_audit_submission": "R8.1.6",
-               "records_disposition": "R7.4", "password_rotation": "R5.6"}
+               "records_disposition": "R7.4"}
 
 FORM_4_CLAUSES = ["R3.3", "R5.3", "R5.4", "R5.5", "R5.6", "R6.1", "R6.2", "R6.3", "R6.4", "R6.5", "R7.1", "R7.2",
                   "R7.3", "R8.1.1", "R8.1.2", "R8.1.3", "R8.1.4", "R8.1.5"]
@@ -252,29 +250,3 @@ def test_r7_2_r7_3_destruction_must_respect_the_3_year_retention(org_db, users):
     assert {"destroyed_only_after_3_years", "audit_records_retained_3_years"} <= set(fields)
     assert "destruction_list_reference" in _invalid(org_db, users, iid, {**DESTRUCTION,
                                                                          "destruction_list_reference": " "})
-
-
-# ------------------------------------------------------------------ password_rotation
-
-def test_r5_6_all_passwords_changed_completes_without_follow_up(org_db, users):
-    iid = _run(org_db, users, "password_rotation",
-               [("confirm_password_changes", "agency_admin", {"all_changed": True})])
-    assert _status(org_db, iid) == InstanceStatus.COMPLETED
-    assert _history(org_db, iid) == [("confirm_password_changes", "agency_admin")]
-
-
-def test_r5_6_accounts_not_changed_are_followed_up_by_the_agency_admin(org_db, users):
-    iid = _run(org_db, users, "password_rotation", [
-        ("confirm_password_changes", "agency_admin", {"all_changed": False, "not_changed_accounts": "dsw.user"}),
-        ("follow_up_unchanged_accounts", "agency_admin", {"followed_up_on": "2027-04-07",
-                                                          "note": "已電話催辦 Reminded by phone"}),
-    ])
-    assert _status(org_db, iid) == InstanceStatus.COMPLETED
-    assert _history(org_db, iid) == [("confirm_password_changes", "agency_admin"),
-                                     ("follow_up_unchanged_accounts", "agency_admin")]
-
-
-def test_r5_6_accounts_not_changed_must_be_listed(org_db, users):
-    iid = _start(org_db, users, "password_rotation")
-    assert "not_changed_accounts" in _invalid(org_db, users, iid, {"all_changed": False})
-    assert "all_changed" in _invalid(org_db, users, iid, {})

@@ -17,6 +17,7 @@ from web.api import (  # noqa: E402,F401  (register the routes)
     audits,
     auth,
     calendar,
+    drafts,
     evidence,
     instances,
     messages,
@@ -27,4 +28,5 @@ from web.api import (  # noqa: E402,F401  (register the routes)
     openapi,
     records,
     tasks,
+    test_runs,
 )

@@ -1,5 +1,6 @@
 /* Our side panel for the SpiffWorkflow extensions WebIR uses: lane -> role, form files (or form-less),
-   instructions, pre/post scripts, clause ids (`regulation`), timers with a readable preview.
+   instructions, pre/post scripts, clause ids (`regulation`), timers with a readable preview, and pickers for
+   called processes, DMN decisions and message names (from GET /api/v1/process-models/catalog).
    The spiffworkflow namespace is not registered with bpmn-moddle, so its elements are kept as generic
    elements ($children, $body) and written back unchanged: nothing in a model is lost by editing it here. */
 (function () {
@@ -174,6 +175,9 @@
     if (type === "bpmn:Process") { this.processSection(bo); return; }
     if (type === "bpmn:UserTask") { this.formSection(element, bo); }
     if (type === "bpmn:ScriptTask") { this.scriptSection(element); }
+    if (type === "bpmn:CallActivity") { this.calledSection(element, bo); }
+    if (type === "bpmn:BusinessRuleTask") { this.decisionSection(element, bo); }
+    this.messageSection(element, bo);
     var timer = (bo.eventDefinitions || []).filter(function (d) { return d.$type === "bpmn:TimerEventDefinition"; })[0];
     if (timer) { this.timerSection(element, timer); }
     if (/Task$|CallActivity|SubProcess/.test(type)) { this.hookSection(element, bo); }
@@ -245,6 +249,85 @@
     var list = el("datalist", { id: "spiff-form-files" });
     this.config.formFiles.forEach(function (name) { list.appendChild(el("option", { value: name })); });
     document.body.appendChild(list);
+  };
+
+  Panel.prototype.catalog = function () {
+    return this.config.catalog || { processes: [], messages: [], decisions: [] };
+  };
+
+  Panel.prototype.options = function (id, values) {
+    var list = document.getElementById(id);
+    if (!list) { list = el("datalist", { id: id }); document.body.appendChild(list); }
+    list.replaceChildren();
+    values.forEach(function (v) { list.appendChild(el("option", { value: v[0], label: v[1] || v[0] })); });
+  };
+
+  Panel.prototype.calledSection = function (element, bo) {
+    var self = this, known = {};
+    this.catalog().processes.forEach(function (p) { known[p.process_id] = p.name; });
+    this.options("spiff-process-ids", this.catalog().processes.map(function (p) { return [p.process_id, p.name]; }));
+    var note = el("p", { "class": "preview", id: "spiff-called-note" });
+    var check = function (value) {
+      var id = value.trim();
+      note.className = "preview" + (id && !known[id] ? " is-warning" : "");
+      note.textContent = !id ? "" : known[id] ? known[id] : "尚未部署的流程 Not a deployed process (deploy it with this one)";
+    };
+    this.container.appendChild(el("h3", { text: "呼叫流程 Called process" }));
+    this.container.appendChild(this.text("spiff-called-process", "流程代號 Process id (calledElement)", bo.calledElement,
+      function (value) {
+        self.modeler.get("modeling").updateProperties(element, { calledElement: value.trim() || undefined });
+      }, { list: "spiff-process-ids", onInput: check }));
+    this.container.appendChild(note);
+    check(bo.calledElement || "");
+  };
+
+  Panel.prototype.decisionSection = function (element, bo) {
+    var self = this;
+    this.options("spiff-decision-ids", this.catalog().decisions.map(function (d) { return [d]; }));
+    this.container.appendChild(el("h3", { text: "決策表 DMN decision" }));
+    this.container.appendChild(this.text("spiff-decision", "決策代號 Decision id (calledDecisionId)",
+      this.ext.body(bo, "calledDecisionId"), function (value) {
+        self.ext.setBody(bo, "calledDecisionId", value.trim()); self.changed(element);
+      }, { list: "spiff-decision-ids" }));
+  };
+
+  Panel.prototype.messageTarget = function (bo) {
+    if (bo.$type === "bpmn:ReceiveTask" || bo.$type === "bpmn:SendTask") { return bo; }
+    return (bo.eventDefinitions || []).filter(function (d) { return d.$type === "bpmn:MessageEventDefinition"; })[0];
+  };
+
+  Panel.prototype.messageNamed = function (name) {
+    var definitions = this.modeler.getDefinitions();
+    var found = (definitions.rootElements || []).filter(function (r) {
+      return r.$type === "bpmn:Message" && r.name === name;
+    })[0];
+    if (!found) {
+      found = this.modeler.get("bpmnFactory").create("bpmn:Message", { name: name });
+      found.$parent = definitions;
+      definitions.get("rootElements").push(found);
+    }
+    return found;
+  };
+
+  Panel.prototype.messageSection = function (element, bo) {
+    var self = this, target = this.messageTarget(bo);
+    if (!target) { return; }
+    var here = (this.modeler.getDefinitions().rootElements || []).filter(function (r) {
+      return r.$type === "bpmn:Message" && r.name;
+    }).map(function (r) { return r.name; });
+    var names = this.catalog().messages.concat(here).filter(function (n, i, all) { return all.indexOf(n) === i; }).sort();
+    this.options("spiff-message-names", names.map(function (n) { return [n]; }));
+    this.container.appendChild(el("h3", { text: "訊息 Message" }));
+    this.container.appendChild(this.text("spiff-message", "訊息名稱 Message name", target.messageRef ?
+      target.messageRef.name : "", function (value) {
+        var ref = value.trim() ? self.messageNamed(value.trim()) : undefined;
+        if (target === bo) {
+          self.modeler.get("modeling").updateProperties(element, { messageRef: ref });
+        } else {
+          self.modeler.get("modeling").updateModdleProperties(element, target, { messageRef: ref });
+        }
+        self.onChange();
+      }, { list: "spiff-message-names" }));
   };
 
   Panel.prototype.scriptSection = function (element) {

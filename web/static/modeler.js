@@ -1,12 +1,12 @@
 /* The modeler page: bpmn-js Modeler (or the viewer, read-only) with the properties panel and our WebIR panel;
-   Validate and Deploy through the REST API (session + X-CSRFToken); drafts kept in this browser. */
+   Validate and Deploy through the REST API (session + X-CSRFToken); drafts kept on the server per analyst;
+   a test run on a throwaway sandbox (modeler-testrun.js); bpmn-js and the panel in zh-TW (modeler-i18n.js). */
 (function () {
   "use strict";
 
   var config = JSON.parse(document.getElementById("modeler-config").textContent);
   var canvasEl = document.getElementById("canvas");
   var statusEl = document.getElementById("modeler-status");
-  var draftKey = "webir-modeler-draft:" + config.processId;
   var modeler = null, panel = null, marked = [];
 
   function $(id) { return document.getElementById(id); }
@@ -23,13 +23,26 @@
 
   function createModeler() {
     var panels = window.BpmnJSPropertiesPanel;
-    if (!config.canDeploy) { return new window.BpmnJS({ container: canvasEl }); }
-    var options = { container: canvasEl, additionalModules: [] };
+    var translate = window.WebirI18n ? [window.WebirI18n.module] : [];
+    if (!config.canDeploy) { return new window.BpmnJS({ container: canvasEl, additionalModules: translate }); }
+    var options = { container: canvasEl, additionalModules: translate.slice() };
     if (panels) {
-      options.additionalModules = [panels.BpmnPropertiesPanelModule, panels.BpmnPropertiesProviderModule];
+      options.additionalModules.push(panels.BpmnPropertiesPanelModule, panels.BpmnPropertiesProviderModule);
       options.propertiesPanel = { parent: "#properties-panel" };
     }
     return new window.BpmnJS(options);
+  }
+
+  function api(method, url, body) {
+    var headers = { "X-CSRFToken": csrfToken(), Accept: "application/json" };
+    if (body !== undefined) { headers["Content-Type"] = "application/json"; }
+    return fetch(url, { method: method, credentials: "same-origin", headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body) })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (json) {
+          return { status: response.status, body: json };
+        });
+      });
   }
 
   function clearMarkers() {
@@ -127,7 +140,8 @@
 
   function deployed(result) {
     showProblems([]);
-    localStorage.removeItem(draftKey);
+    api("DELETE", config.draftUrl);  // deployed: the draft has served its purpose
+    $("draft-notice").hidden = true;
     var version = result.body.version;
     status(result.body.unchanged ? "沒有變更，仍為第 " + version + " 版 Unchanged: still version " + version
       : "已部署第 " + version + " 版 Deployed version " + version, "ok");
@@ -166,22 +180,36 @@
 
   function saveDraft() {
     withXml(function (xml) {
-      localStorage.setItem(draftKey, JSON.stringify({ xml: xml, version: config.version, savedAt: new Date().toISOString() }));
-      status("草稿已存於此瀏覽器 Draft saved in this browser", "ok");
+      return api("PUT", config.draftUrl, { bpmn: xml, base_version: config.version }).then(function (result) {
+        if (result.status === 200) {
+          status("草稿已存於伺服器（未部署） Draft saved on the server (not deployed)", "ok");
+        } else {
+          status((result.body.error || {}).message || ("HTTP " + result.status), "error");
+        }
+      });
     });
   }
 
   function offerDraft() {
-    var raw = localStorage.getItem(draftKey), draft = null;
-    try { draft = raw ? JSON.parse(raw) : null; } catch (e) { draft = null; }
-    if (!draft || !draft.xml || !config.canDeploy) { return; }
-    $("draft-text").textContent = "有未部署的草稿（第 " + draft.version + " 版起，" + draft.savedAt.slice(0, 16).replace("T", " ") +
-      " UTC） There is an undeployed draft (from version " + draft.version + ")";
-    $("draft-notice").hidden = false;
-    $("draft-restore").onclick = function () {
-      modeler.importXML(draft.xml).then(function () { $("draft-notice").hidden = true; afterImport(); });
-    };
-    $("draft-discard").onclick = function () { localStorage.removeItem(draftKey); $("draft-notice").hidden = true; };
+    if (!config.canDeploy) { return; }
+    api("GET", config.draftUrl).then(function (result) {
+      var draft = result.status === 200 ? result.body : null;
+      if (!draft || !draft.bpmn) { return; }
+      $("draft-text").textContent = "有未部署的草稿（第 " + draft.base_version + " 版起，" +
+        draft.saved_at.slice(0, 16).replace("T", " ") + "） There is an undeployed draft (from version " +
+        draft.base_version + ")";
+      $("draft-notice").hidden = false;
+      $("draft-restore").onclick = function () {
+        modeler.importXML(draft.bpmn).then(function () {
+          $("draft-notice").hidden = true;
+          afterImport();
+          status("已還原草稿 Draft restored", "ok");
+        });
+      };
+      $("draft-discard").onclick = function () {
+        api("DELETE", config.draftUrl).then(function () { $("draft-notice").hidden = true; });
+      };
+    });
   }
 
   function fitBesidePalette() {
@@ -210,9 +238,18 @@
       $("validate-button").addEventListener("click", validate);
       $("deploy-button").addEventListener("click", deploy);
       $("save-draft").addEventListener("click", saveDraft);
+      if (window.WebirTestRun) { new window.WebirTestRun(modeler, config, status).wire(); }
       modeler.on("commandStack.changed", function () { status("已修改，尚未部署 Changed, not deployed"); });
     }
     $("download-xml").addEventListener("click", download);
+  }
+
+  function loadCatalog() {
+    config.catalog = { processes: [], messages: [], decisions: [] };
+    if (!config.canDeploy) { return Promise.resolve(); }
+    return api("GET", config.catalogUrl).then(function (result) {
+      if (result.status === 200) { config.catalog = result.body; }
+    }).catch(function () { /* the pickers fall back to free text */ });
   }
 
   function start() {
@@ -231,6 +268,7 @@
         window.webirModeler = modeler;  // for the browser tests and the curious
         return modeler.importXML(xml);
       })
+      .then(loadCatalog)
       .then(function () { afterImport(); wire(); offerDraft(); })
       .catch(function (err) { status("無法載入模型 The model could not be loaded: " + err.message, "error"); });
   }
