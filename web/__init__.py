@@ -67,7 +67,6 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-<<<<<<< HEAD
     from web import (
         api,
         auth,
@@ -83,10 +82,7 @@ def _register(app: Flask) -> None:
         register_page,
         security,
     )
-=======
-    from web import api, auth, dashboard, errors, filters, i18n, inbox, instances, modeler, pages, printable, security
     from web.audits import bp as audits_bp
->>>>>>> wt-c
 
     i18n.init_app(app)
     filters.init_app(app)
