@@ -53,6 +53,11 @@ def _latest_files(session: Session) -> dict[str, DeploymentFile]:
     return {row.filename: row for row in rows}
 
 
+def latest_files(session: Session) -> list[ModelFile]:
+    """The newest deployed copy of every model file (what the deployed models read), e.g. for traceability."""
+    return [ModelFile(row.filename, row.content.encode("utf-8")) for _, row in sorted(_latest_files(session).items())]
+
+
 def _is_unchanged(session: Session, process_ids: list[str], digest: str) -> int | None:
     """The existing version when every process's latest version came from identical files."""
     versions = set()

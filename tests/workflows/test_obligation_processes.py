@@ -135,6 +135,7 @@ def test_obligation_first_task_instructions_show_period_agency_and_due_date(org_
     assert details["form"]["schema"]["additionalProperties"] is False
 
 
+@pytest.mark.clause("R3.3")
 def test_r3_3_obligation_task_goes_to_its_lane_role_not_to_other_agency_roles(org_db, users):
     iid = _start(org_db, users, "monthly_register_check")
     [task] = _ready(org_db, iid)
@@ -145,6 +146,7 @@ def test_r3_3_obligation_task_goes_to_its_lane_role_not_to_other_agency_roles(or
 
 # ------------------------------------------------------------------ monthly_register_check
 
+@pytest.mark.clause("R8.1.2", "R6.5")
 def test_r8_1_2_monthly_check_matching_register_completes_with_the_unit_admin_only(org_db, users):
     iid = _run(org_db, users, "monthly_register_check",
                [("check_register", "unit_admin", REGISTER_MATCHES)])
@@ -155,6 +157,7 @@ def test_r8_1_2_monthly_check_matching_register_completes_with_the_unit_admin_on
     assert data["register_check_report"]["difference"] == 0
 
 
+@pytest.mark.clause("R8.1.2", "R6.5")
 def test_r8_1_2_monthly_check_with_discrepancy_goes_to_agency_admin(org_db, users):
     iid = _run(org_db, users, "monthly_register_check", [
         ("check_register", "unit_admin", REGISTER_MISMATCH),
@@ -168,6 +171,7 @@ def test_r8_1_2_monthly_check_with_discrepancy_goes_to_agency_admin(org_db, user
     assert data["register_check_report"]["difference"] == 2
 
 
+@pytest.mark.clause("R6.1")
 def test_r6_1_register_mismatch_needs_a_discrepancy_note(org_db, users):
     iid = _start(org_db, users, "monthly_register_check")
     fields = _invalid(org_db, users, iid, {**REGISTER_MATCHES, "matches": False})
@@ -175,6 +179,7 @@ def test_r6_1_register_mismatch_needs_a_discrepancy_note(org_db, users):
     assert "log_records" in _invalid(org_db, users, iid, {**REGISTER_MATCHES, "log_records": -1})
 
 
+@pytest.mark.clause("R6.1")
 def test_r6_1_discrepancy_follow_up_needs_the_explanation(org_db, users):
     iid = _run(org_db, users, "monthly_register_check", [("check_register", "unit_admin", REGISTER_MISMATCH)])
     assert "explanation" in _invalid(org_db, users, iid, {"action_taken": "已補登 Registered late"})
@@ -182,12 +187,14 @@ def test_r6_1_discrepancy_follow_up_needs_the_explanation(org_db, users):
 
 # ------------------------------------------------------------------ quarterly_log_review
 
+@pytest.mark.clause("R8.1.1")
 def test_r8_1_1_quarterly_download_without_anomalies_ends_with_the_agency_admin(org_db, users):
     iid = _run(org_db, users, "quarterly_log_review", [("download_query_log", "agency_admin", DOWNLOAD)])
     assert _status(org_db, iid) == InstanceStatus.COMPLETED
     assert _history(org_db, iid) == [("download_query_log", "agency_admin")]
 
 
+@pytest.mark.clause("R8.1.1")
 def test_r8_1_1_quarterly_anomalies_are_reviewed_by_the_agency_audit_team(org_db, users):
     iid = _run(org_db, users, "quarterly_log_review", [
         ("download_query_log", "agency_admin",
@@ -199,6 +206,7 @@ def test_r8_1_1_quarterly_anomalies_are_reviewed_by_the_agency_audit_team(org_db
     assert _history(org_db, iid) == [("download_query_log", "agency_admin"), ("review_anomalies", "agency_audit")]
 
 
+@pytest.mark.clause("R8.1.1")
 def test_r8_1_1_anomalies_found_need_a_note(org_db, users):
     iid = _start(org_db, users, "quarterly_log_review")
     assert "note" in _invalid(org_db, users, iid, {**DOWNLOAD, "anomalies_found": True})
@@ -207,6 +215,7 @@ def test_r8_1_1_anomalies_found_need_a_note(org_db, users):
 
 # ------------------------------------------------------------------ semiannual_internal_audit
 
+@pytest.mark.clause("R8.1.4")
 def test_r8_1_4_form_4_checklist_has_one_item_per_form_4_clause():
     schema = json.loads((FORMS / "internal_audit_form_4.schema.json").read_text(encoding="utf-8"))
     items = {k for k in schema["properties"] if k.startswith("item_")}
@@ -217,6 +226,7 @@ def test_r8_1_4_form_4_checklist_has_one_item_per_form_4_clause():
     assert items | {"evidence_cd_reference"} <= set(schema["required"])
 
 
+@pytest.mark.clause("R8.1.4")
 def test_r8_1_4_internal_audit_is_signed_off_by_the_agency_head(org_db, users):
     iid = _run(org_db, users, "semiannual_internal_audit", [
         ("internal_audit_form_4", "agency_audit", FORM_4),
@@ -226,6 +236,7 @@ def test_r8_1_4_internal_audit_is_signed_off_by_the_agency_head(org_db, users):
     assert _history(org_db, iid) == [("internal_audit_form_4", "agency_audit"), ("head_sign_off", "agency_head")]
 
 
+@pytest.mark.clause("R8.1.4")
 def test_r8_1_4_head_returns_the_audit_to_the_audit_team_for_correction(org_db, users):
     iid = _run(org_db, users, "semiannual_internal_audit", [
         ("internal_audit_form_4", "agency_audit", FORM_4),
@@ -238,6 +249,7 @@ def test_r8_1_4_head_returns_the_audit_to_the_audit_team_for_correction(org_db, 
     assert [r for _, r in _history(org_db, iid)] == ["agency_audit", "agency_head", "agency_audit", "agency_head"]
 
 
+@pytest.mark.clause("R8.1.5")
 def test_r8_1_5_internal_audit_needs_the_evidence_cd_and_findings_for_non_compliance(org_db, users):
     iid = _start(org_db, users, "semiannual_internal_audit")
     without_cd = {k: v for k, v in FORM_4.items() if k != "evidence_cd_reference"}
@@ -246,6 +258,7 @@ def test_r8_1_5_internal_audit_needs_the_evidence_cd_and_findings_for_non_compli
     assert "item_R8_1_2" in _invalid(org_db, users, iid, {**FORM_4, "item_R8_1_2": "maybe"})
 
 
+@pytest.mark.clause("R8.1.4")
 def test_r8_1_4_head_approval_must_be_confirmed_and_a_return_needs_a_comment(org_db, users):
     iid = _run(org_db, users, "semiannual_internal_audit", [("internal_audit_form_4", "agency_audit", FORM_4)])
     assert "approved" in _invalid(org_db, users, iid, {"decision": "approve", "approved": False})
@@ -254,6 +267,7 @@ def test_r8_1_4_head_approval_must_be_confirmed_and_a_return_needs_a_comment(org
 
 # ------------------------------------------------------------------ annual_audit_submission
 
+@pytest.mark.clause("R8.1.6")
 def test_r8_1_6_annual_submission_is_approved_then_sent_to_the_master_agency(org_db, users):
     iid = _run(org_db, users, "annual_audit_submission", [
         ("compile_audit_documents", "agency_audit", COMPILED),
@@ -266,6 +280,7 @@ def test_r8_1_6_annual_submission_is_approved_then_sent_to_the_master_agency(org
                                      ("send_to_master_agency", "agency_audit")]
 
 
+@pytest.mark.clause("R8.1.6")
 def test_r8_1_6_head_returns_the_submission_for_recompilation(org_db, users):
     iid = _run(org_db, users, "annual_audit_submission", [
         ("compile_audit_documents", "agency_audit", COMPILED),
@@ -278,6 +293,7 @@ def test_r8_1_6_head_returns_the_submission_for_recompilation(org_db, users):
     assert [n for n, _ in _history(org_db, iid)].count("compile_audit_documents") == 2
 
 
+@pytest.mark.clause("R8.1.6")
 def test_r8_1_6_submission_needs_compiled_documents_and_the_letter_number(org_db, users):
     iid = _start(org_db, users, "annual_audit_submission")
     assert "documents_compiled" in _invalid(org_db, users, iid, {**COMPILED, "documents_compiled": False})
@@ -288,6 +304,7 @@ def test_r8_1_6_submission_needs_compiled_documents_and_the_letter_number(org_db
 
 # ------------------------------------------------------------------ records_disposition
 
+@pytest.mark.clause("R7.4")
 def test_r7_4_yearly_destruction_list_is_approved_by_the_head(org_db, users):
     iid = _run(org_db, users, "records_disposition", [
         ("run_records_destruction", "agency_admin", DESTRUCTION),
@@ -298,6 +315,7 @@ def test_r7_4_yearly_destruction_list_is_approved_by_the_head(org_db, users):
                                      ("approve_destruction_list", "agency_head")]
 
 
+@pytest.mark.clause("R7.4")
 def test_r7_4_head_returns_the_destruction_list_to_the_agency_admin(org_db, users):
     iid = _run(org_db, users, "records_disposition", [
         ("run_records_destruction", "agency_admin", DESTRUCTION),
@@ -309,6 +327,7 @@ def test_r7_4_head_returns_the_destruction_list_to_the_agency_admin(org_db, user
     assert [r for _, r in _history(org_db, iid)] == ["agency_admin", "agency_head", "agency_admin", "agency_head"]
 
 
+@pytest.mark.clause("R7.2", "R7.3")
 def test_r7_2_r7_3_destruction_must_respect_the_3_year_retention(org_db, users):
     iid = _start(org_db, users, "records_disposition")
     fields = _invalid(org_db, users, iid, {**DESTRUCTION, "destroyed_only_after_3_years": False,
@@ -320,6 +339,7 @@ def test_r7_2_r7_3_destruction_must_respect_the_3_year_retention(org_db, users):
 
 # ------------------------------------------------------------------ password_rotation
 
+@pytest.mark.clause("R5.6")
 def test_r5_6_all_passwords_changed_completes_without_follow_up(org_db, users):
     iid = _run(org_db, users, "password_rotation",
                [("confirm_password_changes", "agency_admin", {"all_changed": True})])
@@ -327,6 +347,7 @@ def test_r5_6_all_passwords_changed_completes_without_follow_up(org_db, users):
     assert _history(org_db, iid) == [("confirm_password_changes", "agency_admin")]
 
 
+@pytest.mark.clause("R5.6")
 def test_r5_6_accounts_not_changed_are_followed_up_by_the_agency_admin(org_db, users):
     iid = _run(org_db, users, "password_rotation", [
         ("confirm_password_changes", "agency_admin", {"all_changed": False, "not_changed_accounts": "dsw.user"}),
@@ -338,6 +359,7 @@ def test_r5_6_accounts_not_changed_are_followed_up_by_the_agency_admin(org_db, u
                                      ("follow_up_unchanged_accounts", "agency_admin")]
 
 
+@pytest.mark.clause("R5.6")
 def test_r5_6_accounts_not_changed_must_be_listed(org_db, users):
     iid = _start(org_db, users, "password_rotation")
     assert "not_changed_accounts" in _invalid(org_db, users, iid, {"all_changed": False})
