@@ -10,6 +10,7 @@ from workflows import (
     agency_onboarding,  # noqa: F401  (Form 1-1 and onboarding service tasks)
     delegation_consent,  # noqa: F401  (consent service task)
     models_accounts,  # noqa: F401  (account lifecycle tables)
+    models_disposition,  # noqa: F401  (records disposition list and record, R7.4)
     models_records,  # noqa: F401  (query logs, register, findings tables)
     proxy_query_authorization,  # noqa: F401  (Form 3 service tasks)
     query_explanation,  # noqa: F401  (registers the explanation service task)

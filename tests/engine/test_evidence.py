@@ -10,8 +10,8 @@ from sqlalchemy import select
 from engine import evidence, runtime
 from engine.models import Agency, EvidenceFile, HumanTask, InstanceStatus, ProcessInstance, TaskStatus
 
-DESTRUCTION = {"forms_reviewed": 3, "forms_destroyed": 1, "destroyed_only_after_3_years": True,
-               "audit_records_retained_3_years": True, "personal_data_filed_or_destroyed": True,
+DESTRUCTION = {"destroyed_only_after_3_years": True, "audit_records_retained_3_years": True,
+               "personal_data_filed_or_destroyed": True,
                "destruction_list_reference": "府勞秘字第 1160000001 號"}
 
 

@@ -54,8 +54,8 @@ DOWNLOAD = {"downloaded_on": "2027-04-03", "file_reference": "\\\\fs\\webir\\202
             "anomalies_found": False}
 COMPILED = {"documents_compiled": True, "audit_count": 2, "document_reference": "稽核-2026"}
 SENT = {"sent_on": "2027-03-20", "official_letter_number": "北市社資字第1160000001號"}
-DESTRUCTION = {"forms_reviewed": 12, "forms_destroyed": 3, "destroyed_only_after_3_years": True,
-               "audit_records_retained_3_years": True, "personal_data_filed_or_destroyed": True,
+DESTRUCTION = {"destroyed_only_after_3_years": True, "audit_records_retained_3_years": True,
+               "personal_data_filed_or_destroyed": True,
                "destruction_list_reference": "銷毀清冊-2026"}
 RETURN = {"decision": "return", "comment": "請補正佐證 Please add the evidence"}
 
@@ -320,7 +320,7 @@ def test_r7_4_head_returns_the_destruction_list_to_the_agency_admin(org_db, user
     iid = _run(org_db, users, "records_disposition", [
         ("run_records_destruction", "agency_admin", DESTRUCTION),
         ("approve_destruction_list", "agency_head", RETURN),
-        ("run_records_destruction", "agency_admin", {**DESTRUCTION, "forms_destroyed": 2}),
+        ("run_records_destruction", "agency_admin", {**DESTRUCTION, "destruction_list_reference": "銷毀清冊-2026-2"}),
         ("approve_destruction_list", "agency_head", {"decision": "approve"}),
     ])
     assert _status(org_db, iid) == InstanceStatus.COMPLETED

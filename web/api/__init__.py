@@ -16,6 +16,7 @@ init_blueprint(bp)
 from web.api import (  # noqa: E402,F401  (register the routes)
     auth,
     calendar,
+    dispositions,
     evidence,
     instances,
     messages,
