@@ -160,10 +160,26 @@ def _tests_of_module(tree: ast.Module, prefix: str) -> list[tuple[str, str]]:
     return found
 
 
+_TEST_CACHE: dict[Path, tuple[tuple, list, list]] = {}  # tests dir -> (files' stat, found, problems)
+
+
 def marked_tests(tests_dir: Path, problems: list[str]) -> list[tuple[str, str]]:
-    """(clause, "tests/path.py::test_name") for every test marked with the clauses it proves."""
+    """(clause, "tests/path.py::test_name") for every test marked with the clauses it proves; re-read only when a
+    test file changed (the page is asked for often, the tests change rarely)."""
+    paths = sorted(tests_dir.rglob("test_*.py"))
+    signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    cached = _TEST_CACHE.get(tests_dir)
+    if cached is None or cached[0] != signature:
+        found_problems: list[str] = []
+        cached = (signature, _read_tests(tests_dir, paths, found_problems), found_problems)
+        _TEST_CACHE[tests_dir] = cached
+    problems.extend(cached[2])
+    return list(cached[1])
+
+
+def _read_tests(tests_dir: Path, paths: list[Path], problems: list[str]) -> list[tuple[str, str]]:
     found = []
-    for path in sorted(tests_dir.rglob("test_*.py")):
+    for path in paths:
         prefix = path.relative_to(tests_dir.parent).as_posix()
         try:
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))

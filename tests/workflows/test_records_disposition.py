@@ -203,3 +203,18 @@ def test_a_hold_needs_a_reason_and_a_destroyed_record_takes_none(org_db, users, 
     step(org_db, iid, "approve_destruction_list", users["dsw.head"], APPROVE)
     with pytest.raises(DispositionError, match="destroyed"):
         _hold(org_db, RecordKind.EVIDENCE_FILE, past["audit"].id, True, "too late", "dsw.audit")
+
+
+@pytest.mark.clause("R7.2", "R7.4")
+def test_r7_2_paper_form_counts_are_optional_and_shown_to_the_head(org_db, users, past):
+    iid = _start(org_db, users)
+    step(org_db, iid, "run_records_destruction", users["dsw.admin"], {**CONFIRM, "forms_reviewed": 5,
+                                                                     "forms_destroyed": 2})
+    [approval] = ready(org_db, iid)
+    with org_db.sessions() as session:
+        details = task_details(session, approval)
+    assert "Paper forms reviewed / destroyed: 5 / 2" in details["instructions"]
+    assert "To destroy: 4" in details["instructions"] and "銷毀清冊-2030" in details["instructions"]
+    with pytest.raises(runtime.FormInvalid) as invalid:
+        runtime.complete_task(org_db, approval.id, users["dsw.head"], {"decision": "return"})
+    assert "comment" in invalid.value.fields

@@ -74,6 +74,11 @@ def test_markers_on_functions_classes_and_modules_are_found_by_reading_the_sourc
                       "R9": ["tests/sub/test_a.py::TestGroup::test_two", "tests/sub/test_a.py::test_one"]}
     assert any("test_b.py::test_x" in p and "'R77'" in p for p in result.problems)
     assert any(p.startswith("tests/test_broken.py: not read") for p in result.problems)
+    (tests_dir / "test_b.py").write_text("import pytest\n\n@pytest.mark.clause('R5.5')\ndef test_x():\n    pass\n",
+                                         encoding="utf-8")
+    again = trace.build([], tests_dir)  # a changed test file is read again
+    assert next(r for r in again.clauses if r.clause == "R5.5").tested_by == ["tests/test_b.py::test_x"]
+    assert not any("R77" in p for p in again.problems)
 
 
 def test_a_model_naming_an_unknown_clause_or_unreadable_is_reported_not_fatal():
