@@ -27,3 +27,4 @@ def regulation():
     return render_template("pages/regulation.html", rows=rows, result=result, only_flagged=only_flagged,
                            enforced_total=len(enforced), flagged=result.flagged(),
                            categories=CATEGORY_LABELS, flag_labels=FLAG_LABELS)
+from web import records_page  # noqa: E402,F401  (the /records page, on this blueprint)

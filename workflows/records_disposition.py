@@ -18,10 +18,12 @@ from sqlalchemy import String, cast, delete, literal, select, update
 from sqlalchemy.orm import Session
 
 from engine import audit, clock, evidence
+from engine.assignment import holds_master_role
 from engine.calendar import local_date
 from engine.models import EvidenceFile, ProcessInstance, User
 from engine.scripts import REGISTRY, ServiceCall
 from engine.settings import instance_path
+from workflows.access import holds_role
 from workflows.clauses import implements
 from workflows.models import AccountApplication
 from workflows.models_disposition import DispositionItem, DispositionStatus, RecordKind
@@ -29,6 +31,12 @@ from workflows.models_records import ImportedFile, QueryLogRecord
 
 SHOWN_ITEMS = 30  # items shown in the task's instructions; the whole list is in `disposition_item`
 OPEN = (DispositionStatus.LISTED, DispositionStatus.HELD)
+HOLD_ROLES = ("agency_admin", "agency_audit")  # of the record's agency; master_audit / master_admin for any
+
+
+def may_hold(session: Session, user_id: int, agency_id: int) -> bool:
+    """Who may set or clear a legal hold on an agency's records: its admin or audit team, or a master role."""
+    return holds_master_role(session, user_id) or any(holds_role(session, user_id, agency_id, r) for r in HOLD_ROLES)
 
 
 class DispositionError(ValueError):

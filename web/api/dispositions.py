@@ -16,9 +16,8 @@ from web.queries import iso
 from workflows.access import holds_role
 from workflows.models import AccountApplication
 from workflows.models_disposition import DispositionItem, RecordKind
-from workflows.records_disposition import DispositionError, set_legal_hold
+from workflows.records_disposition import HOLD_ROLES, DispositionError, may_hold, set_legal_hold
 
-HOLDERS = ("agency_admin", "agency_audit")  # in the record's agency; master_audit / master_admin anywhere
 READERS = ("agency_admin", "agency_audit", "agency_head", "unit_admin")
 
 
@@ -45,8 +44,8 @@ def hold_record(kind: str, record_id: int) -> Response:
     with get_db().transaction() as session:
         user = api_user(session)
         row = _record(session, user, kind, record_id)
-        if not _may(session, user, row.agency_id, HOLDERS):
-            raise ApiError(403, "forbidden", f"需要角色 Needs one of the roles: {', '.join(HOLDERS)}, master_audit")
+        if not may_hold(session, user.id, row.agency_id):
+            raise ApiError(403, "forbidden", f"需要角色 Needs one of the roles: {', '.join(HOLD_ROLES)}, master_audit")
         try:
             set_legal_hold(session, kind, row, body["hold"], reason, user.username)
         except DispositionError as exc:
