@@ -58,6 +58,11 @@ def latest_files(session: Session) -> dict[str, DeploymentFile]:
     return _latest_files(session)
 
 
+def latest_model_files(session: Session) -> list[ModelFile]:
+    """The newest deployed copy of every model file (what the deployed models read), e.g. for traceability."""
+    return [ModelFile(row.filename, row.content.encode("utf-8")) for _, row in sorted(_latest_files(session).items())]
+
+
 def _is_unchanged(session: Session, process_ids: list[str], digest: str) -> int | None:
     """The existing version when every process's latest version came from identical files."""
     versions = set()

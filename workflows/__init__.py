@@ -13,6 +13,7 @@ from workflows import (
     master_agency_audit,  # noqa: F401  (master audits and corrective actions, R2.3, R8.2)
     models_accounts,  # noqa: F401  (account lifecycle tables)
     models_audits,  # noqa: F401  (improper-query cases, master audits, corrective actions)
+    models_disposition,  # noqa: F401  (records disposition list and record, R7.4)
     models_records,  # noqa: F401  (query logs, register, findings tables)
     password_rotation,  # noqa: F401  (lists the accounts that acknowledge, R5.6)
     proxy_query_authorization,  # noqa: F401  (Form 3 service tasks)

@@ -15,6 +15,7 @@ from engine import audit, clock
 from engine.models import Agency, HumanTask, TaskStatus, User
 from engine.scripts import REGISTRY, ServiceCall
 from workflows.access import agency_user, granted_application, holds_role
+from workflows.clauses import implements
 from workflows.models import AccountApplication
 from workflows.models_accounts import AccountRevocation
 from workflows.models_audits import ImproperQueryCase
@@ -27,6 +28,7 @@ RETENTION_YEARS = 3  # R7.2
 CASE_KEY = "improper_query_case_id"  # set when an improper-query investigation starts the revocation (R6.4)
 
 
+@implements("R7.2")
 def earliest_destruction(revoked_on: dt.date) -> dt.date:
     """R7.2: revocation date + 3 years (29 February falls back to 28 February)."""
     try:
@@ -93,6 +95,7 @@ def release_claimed_tasks(session, user_id: int, agency_id: int) -> int:
     return len(rows)
 
 
+@implements("R5.4", "R7.2")
 def revoke_user_account(call: ServiceCall) -> dict:
     """Service task `revoke_user_account`: revocation date on Form 1-2, role removed, retention date (R5.4, R7.2)."""
     ctx, data = call.context, call.data

@@ -13,6 +13,7 @@ from engine import audit, clock
 from engine.models import Agency, HumanTask, ProcessInstance, TaskStatus, User
 from engine.scripts import REGISTRY, ServiceCall
 from workflows.access import agency_user, holds_role
+from workflows.clauses import implements
 from workflows.models_accounts import AgencyAdminChange
 from workflows.org import grant_role, revoke_role
 
@@ -23,6 +24,7 @@ FORM_FIELDS = ("outgoing_admin", "incoming_admin", "incoming_egov_account", "inc
                "reason", "official_letter_number", "application_date")
 
 
+@implements("R3.2", "R5.5")
 def _problem(session, agency_id: int, starter: User, outgoing: User | None, incoming: User | None) -> str:
     if not any(holds_role(session, starter.id, agency_id, r) for r in MAY_APPLY):
         return "R3.2: 申請人須為機關管理者或機關首長 The applicant must be the agency's admin or head"

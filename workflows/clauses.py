@@ -1,4 +1,7 @@
-"""Clause ids of the regulation (regulation/CLAUSES.md) with their article and gist, for the modeler."""
+"""Clause ids of the regulation (regulation/CLAUSES.md) with their article, gist and kind, for the modeler and
+the traceability page."""
+
+import re
 
 CLAUSES: dict[str, str] = {
     "R1": "一 Purpose of the guidelines",
@@ -38,3 +41,74 @@ CLAUSES: dict[str, str] = {
     "R9": "九 Personal Data Protection Act and city IT-security rules apply",
 }
 CLAUSE_IDS = frozenset(CLAUSES)
+
+# The `kind` column of the clause table (regulation/CLAUSES.md), copied so the product needs no file beside it;
+# tests/workflows/test_clause_kinds.py checks the copy against the table when the table is present.
+KINDS: dict[str, str] = {
+    "R1": "context",
+    "R2.1": "process",
+    "R2.2": "role",
+    "R2.3": "process",
+    "R3.1": "process",
+    "R3.2": "process",
+    "R3.3": "cycle (monthly)",
+    "R3.4": "configuration",
+    "R3.5": "role/process",
+    "R4.1": "process",
+    "R4.2": "process",
+    "R5.1": "process",
+    "R5.2": "process",
+    "R5.3": "process",
+    "R5.4": "process",
+    "R5.5": "rule",
+    "R5.6": "cycle",
+    "R6.1": "data + process",
+    "R6.2": "process",
+    "R6.3": "rule (detected)",
+    "R6.4": "process",
+    "R6.5": "process",
+    "R6.6": "configuration",
+    "R7.1": "data",
+    "R7.2": "retention",
+    "R7.3": "retention",
+    "R7.4": "cycle (yearly)",
+    "R8.1.1": "cycle (quarterly)",
+    "R8.1.2": "cycle",
+    "R8.1.3": "cycle (half-yearly)",
+    "R8.1.4": "process",
+    "R8.1.5": "evidence",
+    "R8.1.6": "cycle (yearly deadline)",
+    "R8.2": "process",
+    "R9": "context",
+}
+# Kinds whose clauses the system must both implement and prove by a test (issue 6, "must show").
+ENFORCED_KINDS = ("process", "cycle", "rule", "retention", "evidence")
+
+
+def is_enforced(clause: str) -> bool:
+    """True when the clause's kind names one of ENFORCED_KINDS (e.g. `cycle (monthly)`, `data + process`)."""
+    return any(re.search(rf"\b{kind}\b", KINDS[clause]) for kind in ENFORCED_KINDS)
+
+
+def clause_sort_key(clause: str) -> tuple[int, ...]:
+    """R8.1.10 after R8.1.2: numeric order of the parts."""
+    return tuple(int(part) for part in clause[1:].split("."))
+
+
+# Code rules (checks written in Python rather than drawn): clause id -> ["workflows/module.py::function"].
+CODE_RULES: dict[str, list[str]] = {}
+
+
+def implements(*clauses: str):
+    """Mark a function as the code that enforces these clauses; `webir trace` lists it under each of them."""
+    unknown = [c for c in clauses if c not in CLAUSES]
+    if unknown or not clauses:
+        raise ValueError(f"implements(): unknown clause ids {unknown or '(none given)'}")
+
+    def mark(func):
+        module = func.__module__.replace(".", "/") + ".py"
+        for clause in clauses:
+            CODE_RULES.setdefault(clause, []).append(f"{module}::{func.__qualname__}")
+        return func
+
+    return mark

@@ -19,6 +19,7 @@ from engine import audit, clock
 from engine.calendar import add_months, local_date
 from engine.evidence import RETENTION_YEARS
 from engine.models import EvidenceFile
+from workflows.clauses import implements
 from workflows.tabular import FileRefused, SourceFile
 
 
@@ -27,6 +28,7 @@ def evidence_path(root: Path, sha256: str) -> Path:
     return Path(root) / "evidence" / sha256[:2] / sha256
 
 
+@implements("R8.1.5", "R7.3")
 def keep_raw_file(session: Session, source: SourceFile, root: Path, kind: str, agency_id: int,
                   actor: str | None, filename: str) -> tuple[EvidenceFile, Path | None]:
     """The evidence row for this file's content (stored once); the path when this call wrote the file."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, utcnow
@@ -28,3 +28,8 @@ class AccountApplication(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_on: Mapped[dt.date | None] = mapped_column(Date)
     destroy_not_before: Mapped[dt.date | None] = mapped_column(Date)  # R7.2: revocation + 3 years
+    # Legal hold (set or cleared by the agency admin or an audit team, audited): the form is not destroyed.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    # R7.2/R7.4: a records disposition destroyed the form: its content is erased, this row stays as the record.
+    destroyed_at: Mapped[dt.datetime | None] = mapped_column()

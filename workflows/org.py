@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit, clock
 from engine.models import Agency, ApiToken, RoleAssignment, User
+from workflows.clauses import implements
 from workflows.roles import ASSIGNABLE_ROLES
 
 _HASHER = PasswordHasher()
@@ -71,6 +72,7 @@ def create_user(session: Session, username: str, agency_code: str, password: str
     return user
 
 
+@implements("R5.5")
 def grant_role(session: Session, user: User, agency: Agency, role: str, actor: str | None = None,
                source_instance_id: int | None = None) -> None:
     """Give a user a role in an agency (idempotent); `source_instance_id` names the process that granted it."""

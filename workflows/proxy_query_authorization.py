@@ -16,6 +16,7 @@ from engine.calendar import local_date
 from engine.models import User
 from engine.scripts import REGISTRY, ServiceCall
 from workflows.access import agency_approved_items, agency_user, granted_application, holds_role, outside
+from workflows.clauses import implements
 from workflows.models_accounts import ProxyAuthorization
 
 PROCESS_ID = "proxy_query_authorization"
@@ -25,6 +26,7 @@ FORM_3_FIELDS = ("proxy_username", "case_number", "business_items", "urgency", "
                  "valid_until", "authorisation_date")
 
 
+@implements("R6.2", "R5.5")
 def _problem(session: Session, agency_id: int, starter: User, proxy: User | None, data: dict) -> str:
     if not holds_role(session, starter.id, agency_id, WEBIR_ROLE):
         return "R6.2: 授權人須持有 WebIR 使用者權限 The authorising user must hold the WebIR user role"

@@ -16,6 +16,7 @@ from engine.models import Agency, User
 from engine.runtime import start_in_session
 from engine.scripts import REGISTRY, ServiceCall
 from engine.specs import latest_version
+from workflows.clauses import implements
 from workflows.models import AccountApplication
 from workflows.models_records import QueryLogRecord, ReconciliationFinding, ReconciliationRun, RegisterEntry
 from workflows.user_account_application import GRANTED
@@ -48,6 +49,7 @@ def _finding_view(finding: ReconciliationFinding, log: QueryLogRecord | None, en
             "query_item": log.query_item if log else None}
 
 
+@implements("R6.1", "R6.5")
 def open_explanations(session: Session, run_id: int) -> list[int]:
     """Start one explanation task per querier with unexplained findings of a run (R6.1); the instance ids."""
     # Findings of accounts that belong to no user get no task: they are the agency admin's, in the report.

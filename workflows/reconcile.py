@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine import audit, calendar, clock
 from engine.models import Agency
 from engine.scripts import REGISTRY, ServiceCall
+from workflows.clauses import implements
 from workflows.models_records import ReconciliationRun
 from workflows.query_explanation import open_explanations
 from workflows.reconcile_context import Period, load_context
@@ -72,6 +73,7 @@ def parse_period(label: str) -> Period:
     return Period(text_label, first, following, int(start.timestamp()), int(end.timestamp()))
 
 
+@implements("R3.4", "R6.1", "R6.3", "R6.6", "R8.1.2")
 def reconcile(session: Session, agency: Agency, period_label: str,
               tolerance: dt.timedelta = DEFAULT_TOLERANCE, actor: str | None = None,
               persist: bool = True) -> Reconciliation:

@@ -33,6 +33,7 @@ def _give_admin_role_to_the_auditor(db) -> None:
         org.grant_role(session, auditor, session.scalar(select(Agency).where(Agency.code == "DSW")), "agency_admin")
 
 
+@pytest.mark.clause("R3.5")
 def test_r3_5_auditor_who_also_holds_admin_may_not_review_and_does_not_see_the_task(org_db, users):
     _give_admin_role_to_the_auditor(org_db)
     task = _review_task(org_db, users)

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from engine import evidence, runtime
 from engine.models import Agency, EvidenceFile, HumanTask, InstanceStatus, ProcessInstance, TaskStatus
 
-DESTRUCTION = {"forms_reviewed": 3, "forms_destroyed": 1, "destroyed_only_after_3_years": True,
-               "audit_records_retained_3_years": True, "personal_data_filed_or_destroyed": True,
+DESTRUCTION = {"destroyed_only_after_3_years": True, "audit_records_retained_3_years": True,
+               "personal_data_filed_or_destroyed": True,
                "destruction_list_reference": "府勞秘字第 1160000001 號"}
 
 
@@ -27,6 +27,7 @@ def _store(db, root, content: bytes, retention="audit_record", agency="DSW") -> 
         return evidence.store(session, root, content, "log.csv", retention, "dsw.audit", agency_id)
 
 
+@pytest.mark.clause("R8.1.5")
 def test_r8_1_5_same_content_is_kept_once_and_read_back_checked(org_db, root):
     first = _store(org_db, root, b"query log 2026-Q1")
     again = _store(org_db, root, b"query log 2026-Q1")
@@ -39,6 +40,7 @@ def test_r8_1_5_same_content_is_kept_once_and_read_back_checked(org_db, root):
             evidence.read(root, row)
 
 
+@pytest.mark.clause("R7.3")
 def test_r7_3_audit_records_are_kept_three_years(org_db, root, sim_clock):
     sim_clock.set(dt.datetime(2026, 5, 1, tzinfo=dt.UTC))
     row = _store(org_db, root, b"audit report")
@@ -54,6 +56,7 @@ def _ready(db, iid):
                                                        HumanTask.status == TaskStatus.READY)).first()
 
 
+@pytest.mark.clause("R7.4")
 def test_r7_4_disposition_destroys_only_due_files_without_hold_and_records_it(org_db, users, root, sim_clock):
     sim_clock.set(dt.datetime(2022, 1, 10, tzinfo=dt.UTC))
     due = _store(org_db, root, b"old audit record")

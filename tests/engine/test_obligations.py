@@ -40,6 +40,7 @@ def _statuses(db, year=None) -> dict[tuple[str, str], dict]:
                                                                obligations.period_statuses(session, agencies, year))}
 
 
+@pytest.mark.clause("R3.3", "R8.1.1", "R8.1.3", "R8.1.6")
 def test_a_simulated_year_opens_each_owed_period_exactly_once(calendar_db):
     timekeeping.advance_to(calendar_db, dt.datetime(2028, 1, 5, tzinfo=TAIPEI))
     periods = _periods(calendar_db)

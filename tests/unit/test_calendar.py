@@ -39,6 +39,7 @@ def test_due_is_the_last_second_of_the_day_in_taipei():
     assert start_of_day(dt.date(2027, 4, 1)).isoformat() == "2027-03-31T16:00:00+00:00"
 
 
+@pytest.mark.clause("R8.1.6")
 def test_r8_1_6_deadline_stays_on_31_march_even_on_a_weekend():
     # 31 March 2029 is a Saturday: the rule is a calendar deadline, not moved to a working day.
     submission = DEFINITIONS.get("annual_audit_submission")

@@ -90,15 +90,14 @@ def test_pages_require_login(client, users):
         assert "/login" in response.headers["Location"]
 
 
-def test_nav_and_stub_pages(client, users):
+def test_nav_and_regulation_pages(client, users):
     login(client, "dsw.admin")
     page = client.get("/").get_data(as_text=True)
     for label in ("我的待辦 <small>My tasks", "流程 <small>Processes", "儀表板 <small>Dashboard",
                   "流程設計 <small>Modeler", "法規 <small>Regulation", "(DSW)", 'action="/logout"'):
         assert label in page
-    for path in ("/regulation",):
-        stub = client.get(path).get_data(as_text=True)
-        assert "即將推出" in stub and token_of(stub)
+    regulation = client.get("/regulation").get_data(as_text=True)
+    assert "法規對照" in regulation and token_of(regulation)
 
 
 def test_dashboard_shows_late_and_missed_obligations_of_visible_agencies_only(client, users, sim_clock):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from process_walk import APPROVE_ONBOARDING, CONSENT, FORM_1_1, granted_webir_access, step
 from sqlalchemy import select
 
@@ -32,6 +33,7 @@ def _record_id(db, model, instance_id: int) -> int:
         return session.scalar(select(model.id).where(model.instance_id == instance_id))
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_form_1_2_prints_every_value_with_roc_and_iso_dates(client, org_db, users):
     iid = granted_webir_access(org_db, users, "dsw.staff")
     path = f"/forms/1-2/{_record_id(org_db, AccountApplication, iid)}"
@@ -47,6 +49,7 @@ def test_r5_3_form_1_2_prints_every_value_with_roc_and_iso_dates(client, org_db,
     assert "size: A4" in css and "@media print" in css
 
 
+@pytest.mark.clause("R7.2")
 def test_r7_2_form_1_2_shows_the_revocation_and_destruction_dates(client, org_db, users):
     iid = granted_webir_access(org_db, users, "dsw.staff")
     revocation = runtime.start_instance(org_db, "account_revocation", users["dsw.staff"])
@@ -59,6 +62,7 @@ def test_r7_2_form_1_2_shows_the_revocation_and_destruction_dates(client, org_db
     assert "民國115年12月31日（2026-12-31）" in html and "民國118年12月31日（2029-12-31）" in html
 
 
+@pytest.mark.clause("R3.1")
 def test_r3_1_form_1_1_prints_the_application_the_consent_and_the_decision(client, org_db, users):
     iid = runtime.start_instance(org_db, "agency_onboarding", users["daan.staff"])
     step(org_db, iid, "fill_form_1_1", users["daan.staff"], FORM_1_1)
@@ -75,6 +79,7 @@ def test_r3_1_form_1_1_prints_the_application_the_consent_and_the_decision(clien
     assert page(client, "dsw.admin", f"/forms/1-1/{record}").status_code == 200  # the delegating agency
 
 
+@pytest.mark.clause("R6.2")
 def test_r6_2_form_3_prints_the_authorisation_and_its_filing(client, org_db, users):
     from workflows.access import today
 

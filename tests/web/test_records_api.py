@@ -38,6 +38,7 @@ def _upload(client, headers, path, content: bytes, agency="DSW", name="log.csv")
     return client.post(f"{API}{path}", headers=headers, data=data, content_type="multipart/form-data")
 
 
+@pytest.mark.clause("R8.1.1")
 def test_r8_1_1_query_log_upload_answers_201_with_imported_and_rejected_lines(client, token_for, org_db):
     answer = _upload(client, token_for("dsw.admin"), "/query-logs", LOG.encode("utf-8-sig"))
     assert answer.status_code == 201, answer.get_json()
@@ -74,6 +75,7 @@ def test_upload_needs_a_file_a_record_keeper_role_and_a_visible_agency(client, t
     assert _upload(client, token_for("daan.admin"), "/query-logs", LOG.encode(), agency="DSW").status_code == 404
 
 
+@pytest.mark.clause("R6.1")
 def test_r6_1_register_file_upload_and_entry_recorded_over_the_api(client, token_for, org_db):
     assert _upload(client, token_for("dsw.unit"), "/register-files", REGISTER.encode("cp950")).get_json()[
         "imported"] == 2
@@ -94,6 +96,7 @@ def test_r6_1_register_file_upload_and_entry_recorded_over_the_api(client, token
         assert session.scalar(select(func.count()).select_from(RegisterEntry)) == 4
 
 
+@pytest.mark.clause("R8.1.2")
 def test_r8_1_2_reconciliation_over_the_api_counts_every_finding_type(client, token_for):
     admin = token_for("dsw.admin")
     _upload(client, admin, "/query-logs", LOG.encode())

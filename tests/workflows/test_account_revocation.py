@@ -48,6 +48,7 @@ def _revocation(db, iid) -> AccountRevocation | None:
         return session.scalar(select(AccountRevocation).where(AccountRevocation.instance_id == iid))
 
 
+@pytest.mark.clause("R5.4")
 def test_r5_4_revocation_writes_the_date_on_form_1_2_and_removes_the_role(org_db, users):
     application_iid = granted_webir_access(org_db, users, "dsw.staff")
     assert ("DSW", "user") in roles(org_db, users["dsw.staff"])
@@ -68,11 +69,13 @@ def test_r5_4_revocation_writes_the_date_on_form_1_2_and_removes_the_role(org_db
     assert "role_revoked" in events and "account_revoked" in events
 
 
+@pytest.mark.clause("R7.2")
 def test_r7_2_earliest_destruction_is_three_years_after_revocation():
     assert earliest_destruction(dt.date(2026, 12, 31)) == dt.date(2029, 12, 31)
     assert earliest_destruction(dt.date(2028, 2, 29)) == dt.date(2031, 2, 28)
 
 
+@pytest.mark.clause("R5.4")
 def test_r5_4_unit_admin_names_the_user_and_the_retention_date_is_stored(org_db, users):
     iid = _request(org_db, users["dsw.unit"], "dsw.user")
     step(org_db, iid, "revoke_account", users["dsw.admin"], REVOKE)
@@ -81,6 +84,7 @@ def test_r5_4_unit_admin_names_the_user_and_the_retention_date_is_stored(org_db,
     assert revocation.application_id is None and revocation.destroy_not_before == dt.date(2029, 12, 31)
 
 
+@pytest.mark.clause("R5.4")
 def test_r5_4_agency_admin_who_notified_may_not_revoke_in_the_same_instance(org_db, users):
     iid = _request(org_db, users["dsw.admin"], "dsw.user")
     with pytest.raises(NotAllowed):
@@ -89,18 +93,21 @@ def test_r5_4_agency_admin_who_notified_may_not_revoke_in_the_same_instance(org_
     assert ("DSW", "user") not in roles(org_db, users["dsw.user"])
 
 
+@pytest.mark.clause("R5.4")
 def test_r5_4_staff_may_not_name_someone_else(org_db, users):
     iid = _request(org_db, users["dsw.staff"], "dsw.user")
     assert ready(org_db, iid) == [] and status(org_db, iid) == InstanceStatus.COMPLETED
     assert _revocation(org_db, iid) is None and ("DSW", "user") in roles(org_db, users["dsw.user"])
 
 
+@pytest.mark.clause("R5.4")
 def test_r5_4_nobody_outside_the_agency_and_nobody_without_access_is_accepted(org_db, users):
     for subject in ("daan.staff", "dsw.staff"):
         iid = _request(org_db, users["dsw.admin"], subject)
         assert ready_names(org_db, iid) == [] and _revocation(org_db, iid) is None
 
 
+@pytest.mark.clause("R5.4")
 def test_r5_4_revoked_user_no_longer_sees_or_completes_webir_tasks(org_db, users):
     with org_db.transaction() as session:
         bundled.deploy_files(session, [ModelFile("webir_query_work.bpmn", QUERY_WORK)], "test", "test")

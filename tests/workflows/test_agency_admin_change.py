@@ -48,6 +48,7 @@ def _change(db, iid) -> AgencyAdminChange | None:
         return session.scalar(select(AgencyAdminChange).where(AgencyAdminChange.instance_id == iid))
 
 
+@pytest.mark.clause("R3.2")
 def test_r3_2_approved_change_moves_the_role_and_the_old_admins_tasks(org_db, users):
     personal = _review_claimed_by_dsw_admin(org_db, users, "dsw.staff")
     iid = _applied(org_db, users)
@@ -64,6 +65,7 @@ def test_r3_2_approved_change_moves_the_role_and_the_old_admins_tasks(org_db, us
         runtime.complete_task(org_db, personal, users["dsw.admin"], {"decision": "refuse", "review_comment": "no"})
 
 
+@pytest.mark.clause("R3.2")
 def test_r3_2_a_moved_task_the_new_admin_started_goes_back_to_the_pool(org_db, users):
     own = _review_claimed_by_dsw_admin(org_db, users, "dsw.user")
     iid = _applied(org_db, users)
@@ -71,6 +73,7 @@ def test_r3_2_a_moved_task_the_new_admin_started_goes_back_to_the_pool(org_db, u
     assert _task_assignee(org_db, own) is None
 
 
+@pytest.mark.clause("R3.2")
 def test_r3_2_refused_change_changes_nothing(org_db, users):
     iid = _applied(org_db, users)
     step(org_db, iid, "review_admin_change", users["dol.admin"],
@@ -81,6 +84,7 @@ def test_r3_2_refused_change_changes_nothing(org_db, users):
     assert (change.outcome, change.reason) == ("refused", "未附公文 No official letter attached")
 
 
+@pytest.mark.clause("R3.2")
 def test_r3_2_only_the_agency_admin_or_head_may_apply(org_db, users):
     iid = _applied(org_db, users, "dsw.staff")
     assert ready(org_db, iid) == [] and status(org_db, iid) == InstanceStatus.COMPLETED
@@ -89,16 +93,19 @@ def test_r3_2_only_the_agency_admin_or_head_may_apply(org_db, users):
 
 @pytest.mark.parametrize(("outgoing", "incoming"), [("dsw.unit", "dsw.user"), ("dsw.admin", "daan.staff"),
                                                     ("dsw.admin", "dsw.admin2")])
+@pytest.mark.clause("R3.2")
 def test_r3_2_outgoing_must_be_admin_and_incoming_staff_of_the_agency(org_db, users, outgoing, incoming):
     iid = _applied(org_db, users, outgoing_admin=outgoing, incoming_admin=incoming)
     assert ready_names(org_db, iid) == []
 
 
+@pytest.mark.clause("R5.5")
 def test_r5_5_vendor_staff_cannot_become_agency_admin(org_db, users):
     iid = _applied(org_db, users, incoming_admin="dsw.vendor")
     assert ready_names(org_db, iid) == [] and ("DSW", "agency_admin") in roles(org_db, users["dsw.admin"])
 
 
+@pytest.mark.clause("R3.2")
 def test_r3_2_the_applicant_cannot_approve_their_own_change(org_db, users):
     from process_walk import new_user
 

@@ -53,6 +53,7 @@ def _submitted(db, staff_id: int, agency: str, form=FORM_1_1) -> int:
     return iid
 
 
+@pytest.mark.clause("R3.1")
 def test_r3_1_approval_makes_the_applicant_agency_admin_and_records_the_items(org_db, users, doh):
     iid = _submitted(org_db, doh, "DOH")
     review = task(org_db, iid, "review_onboarding")
@@ -71,6 +72,7 @@ def test_r3_1_approval_makes_the_applicant_agency_admin_and_records_the_items(or
         assert agency_approved_items(session, _agency(org_db, "DOH").id) == ["social_assistance"]
 
 
+@pytest.mark.clause("R2.1")
 def test_r2_1_refusal_keeps_the_reason_and_grants_nothing(org_db, users, doh):
     iid = _submitted(org_db, doh, "DOH")
     step(org_db, iid, "review_onboarding", users["dol.admin"],
@@ -80,6 +82,7 @@ def test_r2_1_refusal_keeps_the_reason_and_grants_nothing(org_db, users, doh):
     assert roles(org_db, doh) == set() and _agency(org_db, "DOH").approved_on is None
 
 
+@pytest.mark.clause("R2.1")
 def test_r2_1_items_outside_the_approved_purposes_go_back_to_the_review(org_db, users, doh):
     iid = _submitted(org_db, doh, "DOH", {**FORM_1_1, "business_items": ["social_assistance", "other"]})
     step(org_db, iid, "review_onboarding", users["dol.admin"],
@@ -94,6 +97,7 @@ def test_r2_1_items_outside_the_approved_purposes_go_back_to_the_review(org_db, 
     assert _application(org_db, iid).approved_business_items == ["social_assistance"]
 
 
+@pytest.mark.clause("R2.1")
 def test_r2_1_the_reviewer_sees_the_screening_against_the_approved_purposes(org_db, users, doh):
     from engine.inspect import task_details
 
@@ -104,6 +108,7 @@ def test_r2_1_the_reviewer_sees_the_screening_against_the_approved_purposes(org_
     assert details["data"]["approved_business_items"] == ["labor_inspection"]  # prefilled proposal
 
 
+@pytest.mark.clause("R5.1")
 def test_r5_1_form_1_1_needs_the_citizen_certificate_and_the_account(org_db, doh):
     iid = runtime.start_instance(org_db, PROCESS, doh, "DOH")
     bad = {**FORM_1_1, "citizen_certificate_uploaded": False, "egov_account": "x"}
@@ -112,6 +117,7 @@ def test_r5_1_form_1_1_needs_the_citizen_certificate_and_the_account(org_db, doh
     assert {"citizen_certificate_uploaded", "egov_account"} <= set(invalid.value.fields)
 
 
+@pytest.mark.clause("R5.5")
 def test_r5_5_vendor_staff_cannot_become_agency_admin(org_db, doh):
     vendor = new_user(org_db, "doh.vendor", "DOH", vendor=True)
     iid = runtime.start_instance(org_db, PROCESS, vendor, "DOH")
@@ -119,6 +125,7 @@ def test_r5_5_vendor_staff_cannot_become_agency_admin(org_db, doh):
     assert _application(org_db, iid).status == "vendor_refused" and roles(org_db, vendor) == set()
 
 
+@pytest.mark.clause("R3.1")
 def test_r3_1_only_staff_of_the_applying_agency_may_start_it(org_db, users, doh):
     with pytest.raises(NotAllowed):
         runtime.start_instance(org_db, PROCESS, users["dol.admin"], "DOH")
@@ -127,6 +134,7 @@ def test_r3_1_only_staff_of_the_applying_agency_may_start_it(org_db, users, doh)
     assert runtime.start_instance(org_db, PROCESS, doh, "DOH")
 
 
+@pytest.mark.clause("R2.1")
 def test_r2_1_master_admin_may_not_approve_their_own_agencys_onboarding(org_db, users):
     iid = _submitted(org_db, users["dol.admin"], "DOL")
     with pytest.raises(NotAllowed):
@@ -136,6 +144,7 @@ def test_r2_1_master_admin_may_not_approve_their_own_agencys_onboarding(org_db, 
     assert ("DOL", "agency_admin") in roles(org_db, users["dol.admin"])
 
 
+@pytest.mark.clause("R4.1")
 def test_r4_1_daan_onboarding_cannot_finish_until_dsw_consents(org_db, users):
     unapprove(org_db, "DAAN")
     iid = _submitted(org_db, users["daan.staff"], "DAAN")
@@ -158,6 +167,7 @@ def test_r4_1_daan_onboarding_cannot_finish_until_dsw_consents(org_db, users):
     assert _application(org_db, iid).consent_id == stored.id
 
 
+@pytest.mark.clause("R5.2")
 def test_r5_2_refused_consent_stops_the_onboarding(org_db, users):
     unapprove(org_db, "DAAN")
     iid = _submitted(org_db, users["daan.staff"], "DAAN")
@@ -173,6 +183,7 @@ def test_r5_2_refused_consent_stops_the_onboarding(org_db, users):
     assert (stored.decision, stored.decided_by, stored.scope) == ("refused", "dsw.head", [])
 
 
+@pytest.mark.clause("R4.1")
 def test_r4_1_approved_items_must_lie_within_the_consented_scope(org_db, users):
     form = {**FORM_1_1, "business_items": ["social_assistance", "employment_services"]}
     iid = _submitted(org_db, users["daan.staff"], "DAAN", form)
@@ -184,6 +195,7 @@ def test_r4_1_approved_items_must_lie_within_the_consented_scope(org_db, users):
     assert _application(org_db, iid).status == "approved"
 
 
+@pytest.mark.clause("R4.1")
 def test_r4_1_consent_can_be_obtained_on_its_own(org_db, users):
     iid = runtime.start_instance(org_db, "delegation_consent", users["daan.staff"])
     step(org_db, iid, "request_consent", users["daan.staff"],
@@ -195,11 +207,13 @@ def test_r4_1_consent_can_be_obtained_on_its_own(org_db, users):
     assert (stored.decision, stored.scope, stored.purpose) == ("consented", ["social_assistance"], "社會救助查核")
 
 
+@pytest.mark.clause("R4.1")
 def test_r4_1_an_agency_nobody_commissioned_needs_no_consent(org_db, users):
     iid = runtime.start_instance(org_db, "delegation_consent", users["dsw.staff"])
     assert ready(org_db, iid) == [] and status(org_db, iid) == InstanceStatus.COMPLETED
 
 
+@pytest.mark.clause("R3.1")
 def test_r3_1_approval_starts_the_agencys_obligations(org_db, users, doh, sim_clock):
     sim_clock.set(dt.datetime(2027, 3, 10, 9, 0, tzinfo=dt.UTC))
     iid = _submitted(org_db, doh, "DOH")
@@ -213,6 +227,7 @@ def test_r3_1_approval_starts_the_agencys_obligations(org_db, users, doh, sim_cl
     assert not any(label < "2027-03" for o, label in opened if o == "monthly_register_check")
 
 
+@pytest.mark.clause("R4.1")
 def test_r4_1_demo_leaves_xinyis_onboarding_waiting_for_dsws_consent(org_db, users):
     from workflows import demo_instances
 

@@ -48,8 +48,8 @@ FORM_4 = {"audited_on": "2027-07-20", "evidence_cd_reference": "CD-2027-H1-01",
 REGISTER_COLLECTED = {"registers_collected": True}
 COMPILED = {"documents_compiled": True, "audit_count": 2, "document_reference": "稽核-2026"}
 SENT = {"sent_on": "2027-03-20", "official_letter_number": "北市社資字第1160000001號"}
-DESTRUCTION = {"forms_reviewed": 12, "forms_destroyed": 3, "destroyed_only_after_3_years": True,
-               "audit_records_retained_3_years": True, "personal_data_filed_or_destroyed": True,
+DESTRUCTION = {"destroyed_only_after_3_years": True, "audit_records_retained_3_years": True,
+               "personal_data_filed_or_destroyed": True,
                "destruction_list_reference": "銷毀清冊-2026"}
 RETURN = {"decision": "return", "comment": "請補正佐證 Please add the evidence"}
 
@@ -129,6 +129,7 @@ def test_obligation_first_task_instructions_show_period_agency_and_due_date(org_
     assert details["form"]["schema"]["additionalProperties"] is False
 
 
+@pytest.mark.clause("R3.3")
 def test_r3_3_obligation_task_goes_to_its_lane_role_not_to_other_agency_roles(org_db, users):
     iid = _start(org_db, users, "monthly_register_check")
     [task] = _ready(org_db, iid)
@@ -141,6 +142,7 @@ def test_r3_3_obligation_task_goes_to_its_lane_role_not_to_other_agency_roles(or
 
 # ------------------------------------------------------------------ semiannual_internal_audit
 
+@pytest.mark.clause("R8.1.4")
 def test_r8_1_4_form_4_checklist_has_one_item_per_form_4_clause():
     schema = json.loads((FORMS / "internal_audit_form_4.schema.json").read_text(encoding="utf-8"))
     items = {k for k in schema["properties"] if k.startswith("item_")}
@@ -151,6 +153,7 @@ def test_r8_1_4_form_4_checklist_has_one_item_per_form_4_clause():
     assert items | {"evidence_cd_reference"} <= set(schema["required"])
 
 
+@pytest.mark.clause("R8.1.4")
 def test_r8_1_4_internal_audit_is_signed_off_by_the_agency_head(org_db, users):
     iid = _run(org_db, users, "semiannual_internal_audit", [
         ("internal_audit_form_4", "agency_audit", FORM_4),
@@ -160,6 +163,7 @@ def test_r8_1_4_internal_audit_is_signed_off_by_the_agency_head(org_db, users):
     assert _history(org_db, iid) == [("internal_audit_form_4", "agency_audit"), ("head_sign_off", "agency_head")]
 
 
+@pytest.mark.clause("R8.1.4")
 def test_r8_1_4_head_returns_the_audit_to_the_audit_team_for_correction(org_db, users):
     iid = _run(org_db, users, "semiannual_internal_audit", [
         ("internal_audit_form_4", "agency_audit", FORM_4),
@@ -172,6 +176,7 @@ def test_r8_1_4_head_returns_the_audit_to_the_audit_team_for_correction(org_db, 
     assert [r for _, r in _history(org_db, iid)] == ["agency_audit", "agency_head", "agency_audit", "agency_head"]
 
 
+@pytest.mark.clause("R8.1.5")
 def test_r8_1_5_internal_audit_needs_the_evidence_cd_and_findings_for_non_compliance(org_db, users):
     iid = _start(org_db, users, "semiannual_internal_audit")
     without_cd = {k: v for k, v in FORM_4.items() if k != "evidence_cd_reference"}
@@ -180,6 +185,7 @@ def test_r8_1_5_internal_audit_needs_the_evidence_cd_and_findings_for_non_compli
     assert "item_R8_1_2" in _invalid(org_db, users, iid, {**FORM_4, "item_R8_1_2": "maybe"})
 
 
+@pytest.mark.clause("R8.1.4")
 def test_r8_1_4_head_approval_must_be_confirmed_and_a_return_needs_a_comment(org_db, users):
     iid = _run(org_db, users, "semiannual_internal_audit", [("internal_audit_form_4", "agency_audit", FORM_4)])
     assert "approved" in _invalid(org_db, users, iid, {"decision": "approve", "approved": False})
@@ -188,6 +194,7 @@ def test_r8_1_4_head_approval_must_be_confirmed_and_a_return_needs_a_comment(org
 
 # ------------------------------------------------------------------ annual_audit_submission
 
+@pytest.mark.clause("R8.1.6")
 def test_r8_1_6_annual_submission_is_approved_then_sent_to_the_master_agency(org_db, users):
     iid = _run(org_db, users, "annual_audit_submission", [
         ("compile_audit_documents", "agency_audit", COMPILED),
@@ -200,6 +207,7 @@ def test_r8_1_6_annual_submission_is_approved_then_sent_to_the_master_agency(org
                                      ("send_to_master_agency", "agency_audit")]
 
 
+@pytest.mark.clause("R8.1.6")
 def test_r8_1_6_head_returns_the_submission_for_recompilation(org_db, users):
     iid = _run(org_db, users, "annual_audit_submission", [
         ("compile_audit_documents", "agency_audit", COMPILED),
@@ -212,6 +220,7 @@ def test_r8_1_6_head_returns_the_submission_for_recompilation(org_db, users):
     assert [n for n, _ in _history(org_db, iid)].count("compile_audit_documents") == 2
 
 
+@pytest.mark.clause("R8.1.6")
 def test_r8_1_6_submission_needs_compiled_documents_and_the_letter_number(org_db, users):
     iid = _start(org_db, users, "annual_audit_submission")
     assert "documents_compiled" in _invalid(org_db, users, iid, {**COMPILED, "documents_compiled": False})
@@ -222,6 +231,7 @@ def test_r8_1_6_submission_needs_compiled_documents_and_the_letter_number(org_db
 
 # ------------------------------------------------------------------ records_disposition
 
+@pytest.mark.clause("R7.4")
 def test_r7_4_yearly_destruction_list_is_approved_by_the_head(org_db, users):
     iid = _run(org_db, users, "records_disposition", [
         ("run_records_destruction", "agency_admin", DESTRUCTION),
@@ -232,17 +242,19 @@ def test_r7_4_yearly_destruction_list_is_approved_by_the_head(org_db, users):
                                      ("approve_destruction_list", "agency_head")]
 
 
+@pytest.mark.clause("R7.4")
 def test_r7_4_head_returns_the_destruction_list_to_the_agency_admin(org_db, users):
     iid = _run(org_db, users, "records_disposition", [
         ("run_records_destruction", "agency_admin", DESTRUCTION),
         ("approve_destruction_list", "agency_head", RETURN),
-        ("run_records_destruction", "agency_admin", {**DESTRUCTION, "forms_destroyed": 2}),
+        ("run_records_destruction", "agency_admin", {**DESTRUCTION, "destruction_list_reference": "銷毀清冊-2026-2"}),
         ("approve_destruction_list", "agency_head", {"decision": "approve"}),
     ])
     assert _status(org_db, iid) == InstanceStatus.COMPLETED
     assert [r for _, r in _history(org_db, iid)] == ["agency_admin", "agency_head", "agency_admin", "agency_head"]
 
 
+@pytest.mark.clause("R7.2", "R7.3")
 def test_r7_2_r7_3_destruction_must_respect_the_3_year_retention(org_db, users):
     iid = _start(org_db, users, "records_disposition")
     fields = _invalid(org_db, users, iid, {**DESTRUCTION, "destroyed_only_after_3_years": False,

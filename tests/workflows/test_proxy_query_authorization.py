@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from process_walk import granted_webir_access, ready_names, status, step, task
 from sqlalchemy import select
 
@@ -40,6 +41,7 @@ def _active(db, users, case=FORM_3["case_number"], at=AT, authoriser="dsw.user",
         return active_proxy_authorization(session, users[authoriser], users[proxy], case, at)
 
 
+@pytest.mark.clause("R6.2")
 def test_r6_2_filed_authorisation_is_stored_and_in_force_for_its_case_and_period(org_db, users):
     _give_user_role(org_db, "dsw.staff")
     iid = _authorised(org_db, users)
@@ -57,6 +59,7 @@ def test_r6_2_filed_authorisation_is_stored_and_in_force_for_its_case_and_period
     assert _active(org_db, users, authoriser="dsw.staff", proxy="dsw.user") is None
 
 
+@pytest.mark.clause("R6.2")
 def test_r6_2_authorisation_ends_with_the_proxys_access(org_db, users):
     _give_user_role(org_db, "dsw.staff")
     iid = _authorised(org_db, users)
@@ -67,6 +70,7 @@ def test_r6_2_authorisation_ends_with_the_proxys_access(org_db, users):
     assert _active(org_db, users, at=AT) is None
 
 
+@pytest.mark.clause("R6.2")
 def test_r6_2_proxy_must_hold_the_webir_user_role(org_db, users):
     iid = _authorised(org_db, users)
     assert ready_names(org_db, iid) == [] and status(org_db, iid) == InstanceStatus.COMPLETED
@@ -74,11 +78,13 @@ def test_r6_2_proxy_must_hold_the_webir_user_role(org_db, users):
         assert session.scalar(select(ProxyAuthorization)) is None
 
 
+@pytest.mark.clause("R6.2")
 def test_r6_2_authoriser_must_hold_the_webir_user_role(org_db, users):
     iid = _authorised(org_db, users, {**FORM_3, "proxy_username": "dsw.user"}, authoriser="dsw.staff")
     assert ready_names(org_db, iid) == []
 
 
+@pytest.mark.clause("R6.2")
 def test_r6_2_scope_must_lie_within_the_authorisers_granted_items(org_db, users):
     granted_webir_access(org_db, users, "dsw.staff", items=["social_assistance"])
     iid = _authorised(org_db, users, {**FORM_3, "proxy_username": "dsw.user", "business_items": ["labor_inspection"]},
@@ -88,12 +94,14 @@ def test_r6_2_scope_must_lie_within_the_authorisers_granted_items(org_db, users)
     assert ready_names(org_db, iid) == ["file_form_3"]
 
 
+@pytest.mark.clause("R6.2")
 def test_r6_2_period_must_not_end_before_it_starts(org_db, users):
     _give_user_role(org_db, "dsw.staff")
     iid = _authorised(org_db, users, {**FORM_3, "valid_until": (START - dt.timedelta(days=1)).isoformat()})
     assert ready_names(org_db, iid) == []
 
 
+@pytest.mark.clause("R5.5")
 def test_r5_5_vendor_staff_cannot_be_a_proxy(org_db, users):
     iid = _authorised(org_db, users, {**FORM_3, "proxy_username": "dsw.vendor"})
     assert ready_names(org_db, iid) == []

@@ -64,6 +64,7 @@ def _findings(db, run_id) -> list[ReconciliationFinding]:
                                     .order_by(ReconciliationFinding.id)))
 
 
+@pytest.mark.clause("R6.1", "R6.5")
 def test_r6_1_querier_explains_and_unit_admin_review_is_kept_on_the_findings(org_db, users, tmp_path):
     run_id = _month_with_findings(org_db, tmp_path)
     with org_db.transaction() as session:
@@ -85,6 +86,7 @@ def test_r6_1_querier_explains_and_unit_admin_review_is_kept_on_the_findings(org
         assert open_explanations(session, run_id) == []  # each finding gets one task
 
 
+@pytest.mark.clause("R6.3")
 def test_r6_3_suspected_improper_query_needs_a_comment(org_db, users, tmp_path):
     run_id = _month_with_findings(org_db, tmp_path)
     with org_db.transaction() as session:

@@ -48,6 +48,7 @@ def _nothing_stored(db, tmp_path) -> bool:
     return files == rows == kept == 0 and not any(p.is_file() for p in evidence.rglob("*"))
 
 
+@pytest.mark.clause("R8.1.1")
 def test_r8_1_1_chinese_headers_with_bom_and_roc_times_read_as_taipei(org_db, tmp_path):
     result = _import(org_db, tmp_path, "\ufeff" + ZH + "113/05/02 14:03:11,dsw.user,周使用者,a123456789,投保資料,"
                      "C-1,10.1.2.3\n")
@@ -64,11 +65,13 @@ def test_r8_1_1_chinese_headers_with_bom_and_roc_times_read_as_taipei(org_db, tm
     ("2024/05/02 14:03:11", dt.datetime(2024, 5, 2, 6, 3, 11, tzinfo=dt.UTC)),
     ("113/5/2 14:03:11", dt.datetime(2024, 5, 2, 6, 3, 11, tzinfo=dt.UTC)),
 ])
+@pytest.mark.clause("R8.1.1")
 def test_r8_1_1_english_headers_and_every_time_format(org_db, tmp_path, text, expected):
     result = _import(org_db, tmp_path, EN + f"{text},amy,A1,item\n")
     assert result.imported == 1 and _records(org_db)[0].queried_at == expected
 
 
+@pytest.mark.clause("R8.1.1")
 def test_r8_1_1_big5_csv_is_read(org_db, tmp_path):
     result = _import(org_db, tmp_path, ZH + "2024/05/02 09:00:00,dsw.user,周使用者,A1,勞保投保資料,,\n",
                      encoding="cp950")
@@ -77,6 +80,7 @@ def test_r8_1_1_big5_csv_is_read(org_db, tmp_path):
         assert session.scalar(select(ImportedFile.file_format)) == "csv-big5"
 
 
+@pytest.mark.clause("R8.1.1")
 def test_r8_1_1_xlsx_with_date_cells_and_text_cells(org_db, tmp_path):
     book = Workbook()
     sheet = book.active
@@ -116,6 +120,7 @@ def test_duplicates_count_once_and_reimport_adds_nothing(org_db, tmp_path):
     assert len(_records(org_db)) == 2
 
 
+@pytest.mark.clause("R8.1.5")
 def test_r8_1_5_raw_file_is_kept_as_evidence_with_its_sha256(org_db, tmp_path):
     content = (EN + "2024-05-02 10:00:00,amy,A1,x\n").encode()
     result = _import(org_db, tmp_path, content)

@@ -197,6 +197,7 @@ def _expected_findings(month: Month) -> dict[tuple, set[str]]:
     return {key: kinds - {"matched"} for key, kinds in month.expected_logs.items() if kinds - {"matched"}}
 
 
+@pytest.mark.clause("R3.4", "R6.6")
 def test_r3_4_planted_month_reports_exactly_the_planted_findings(org_db, planted):
     with org_db.transaction() as session:
         result = reconcile(session, session.scalar(select(Agency).where(Agency.code == "DSW")), "2024-06")
@@ -210,6 +211,7 @@ def test_r3_4_planted_month_reports_exactly_the_planted_findings(org_db, planted
                              "outside_business_scope": 1}
 
 
+@pytest.mark.clause("R3.3")
 def test_r3_3_count_comparison_totals_the_month(org_db, planted):
     with org_db.transaction() as session:
         result = reconcile(session, session.scalar(select(Agency).where(Agency.code == "DSW")), "2024-06")
@@ -243,6 +245,7 @@ def _nonzero(counts):
     return {k: v for k, v in counts.items() if v}
 
 
+@pytest.mark.clause("R6.3")
 def test_r6_3_off_hours_query_is_flagged(org_db, users, tmp_path):
     _authorise(org_db, users)
     _small(org_db, tmp_path, [["2024-06-05 21:00:00", "amy", "A1", "x", "C1"], ["2024-06-05 10:00:00", "amy", "A2",
@@ -259,6 +262,7 @@ def test_tolerance_is_configurable(org_db, users, tmp_path):
     assert _nonzero(_counts(org_db, tolerance=dt.timedelta(days=2))) == {"matched": 1}
 
 
+@pytest.mark.clause("R3.4", "R6.6")
 def test_r3_4_pairing_is_one_to_one_and_prefers_the_querier_own_entry(org_db, users, tmp_path):
     _authorise(org_db, users)
     _small(org_db, tmp_path,
@@ -277,6 +281,7 @@ def test_log_without_case_number_pairs_by_subject_and_blank_register_subject_by_
     assert _nonzero(_counts(org_db)) == {"matched": 2}
 
 
+@pytest.mark.clause("R6.1")
 def test_r6_1_correction_replaces_the_entry_and_withdrawal_cancels_it(org_db, users, tmp_path):
     _authorise(org_db, users)
     _small(org_db, tmp_path, [["2024-06-05 10:00:00", "amy", "A1", "x", "C1"]],
@@ -314,6 +319,7 @@ SERVICE = """<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524
 </bpmn:definitions>"""
 
 
+@pytest.mark.clause("R8.1.2")
 def test_r8_1_2_reconciliation_runs_as_a_service_task_inside_a_process(org_db, users, tmp_path):
     from engine import runtime
     from engine.models import ProcessInstance

@@ -7,6 +7,7 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from engine.models import Agency
@@ -28,6 +29,7 @@ def test_generated_national_ids_have_valid_check_digits():
     assert gen_records.is_valid_national_id("A123456789") and not gen_records.is_valid_national_id("A123456788")
 
 
+@pytest.mark.clause("R3.4", "R6.6")
 def test_r3_4_generated_month_reconciles_to_exactly_the_planted_counts(db, tmp_path):
     manifest = gen_records.generate(6000, tmp_path / "month", seed=11)
     reconcile_bench._organisation(db, manifest)

@@ -39,6 +39,7 @@ def _people(session):
     return agency, session.scalar(select(User).where(User.username == "dsw.user"))
 
 
+@pytest.mark.clause("R6.1")
 def test_r6_1_register_file_with_dates_and_date_times(org_db, tmp_path):
     result = _import(org_db, tmp_path, HEADER + "C1,dsw.user,113/05/02,查核資格,a123456789\n"
                      "C2,dsw.user,2024-05-02 14:03,查核資格,\n", encoding="cp950")
@@ -49,11 +50,13 @@ def test_r6_1_register_file_with_dates_and_date_times(org_db, tmp_path):
     assert not moment.date_only and moment.window_start_ts == moment.window_end_ts and moment.subject_id == ""
 
 
+@pytest.mark.clause("R6.1")
 def test_r6_1_register_rows_are_kept_whatever_account_they_name(org_db, tmp_path):
     result = _import(org_db, tmp_path, "case_number,querier,query_date,purpose\nC1,nobody-we-know,2024-05-02,x\n")
     assert result.imported == 1 and _entries(org_db)[0].querier == "nobody-we-know"
 
 
+@pytest.mark.clause("R6.1")
 def test_r6_1_bad_register_rows_are_listed_and_reimport_adds_nothing(org_db, tmp_path):
     text = HEADER + "C1,dsw.user,2024-05-02,查核,\n,dsw.user,2024-05-02,查核,\nC3,dsw.user,someday,查核,\n"
     first = _import(org_db, tmp_path, text)
@@ -63,12 +66,14 @@ def test_r6_1_bad_register_rows_are_listed_and_reimport_adds_nothing(org_db, tmp
     assert (again.imported, again.duplicates) == (0, 1) and len(_entries(org_db)) == 1
 
 
+@pytest.mark.clause("R6.1")
 def test_r6_1_register_file_without_purpose_column_is_refused(org_db, tmp_path):
     with pytest.raises(FileRefused, match="查詢目的"):
         _import(org_db, tmp_path, "案件編號,查詢人員,查詢日期\nC1,dsw.user,2024-05-02\n")
     assert _entries(org_db) == []
 
 
+@pytest.mark.clause("R6.1")
 def test_r6_1_entry_recorded_in_the_app_defaults_the_querier_to_the_recorder(org_db):
     with org_db.transaction() as session:
         agency, user = _people(session)
@@ -79,6 +84,7 @@ def test_r6_1_entry_recorded_in_the_app_defaults_the_querier_to_the_recorder(org
         assert entry.queried_at == dt.datetime(2024, 5, 2, 2, 0, tzinfo=dt.UTC)
 
 
+@pytest.mark.clause("R6.1")
 def test_r6_1_corrections_are_new_entries_referencing_the_old_one(org_db):
     with org_db.transaction() as session:
         agency, user = _people(session)
@@ -94,6 +100,7 @@ def test_r6_1_corrections_are_new_entries_referencing_the_old_one(org_db):
     assert entries[1].corrects_id == old.id and withdrawn.withdrawn and withdrawn.corrects_id == fixed.id
 
 
+@pytest.mark.clause("R6.1")
 def test_r6_1_invalid_or_repeated_entries_are_refused_naming_the_field(org_db):
     with org_db.transaction() as session:
         agency, user = _people(session)

@@ -57,6 +57,7 @@ def _approve_items(db, code: str, items: list[str]) -> None:
             session.add(AgencyBusinessItem(agency_id=agency.id, item=item, approved_on=dt.date(2026, 1, 1)))
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_granted_application_records_user_role_and_keeps_form_1_2(org_db, users):
     iid = _confirmed(org_db, users)
     step(org_db, iid, "review_application", users["dsw.admin"], GRANT)
@@ -67,6 +68,7 @@ def test_r5_3_granted_application_records_user_role_and_keeps_form_1_2(org_db, u
     assert "user" in _roles(org_db, users["dsw.staff"])
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_unit_supervisor_confirms_the_business_need_before_the_agency_admin(org_db, users):
     iid = _apply(org_db, users, "dsw.staff")
     [confirm] = _ready(org_db, iid)
@@ -78,6 +80,7 @@ def test_r5_3_unit_supervisor_confirms_the_business_need_before_the_agency_admin
     assert ready_names(org_db, iid) == ["review_application"]
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_unit_supervisor_not_confirming_refuses_the_application(org_db, users):
     iid = _apply(org_db, users, "dsw.staff")
     step(org_db, iid, "confirm_business_need", users["dsw.unit"],
@@ -88,6 +91,7 @@ def test_r5_3_unit_supervisor_not_confirming_refuses_the_application(org_db, use
     assert "user" not in _roles(org_db, users["dsw.staff"])
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_agency_without_unit_admin_goes_straight_to_the_agency_admin(org_db, users):
     iid = _apply(org_db, users, "daan.staff")
     assert ready_names(org_db, iid) == ["review_application"]
@@ -95,6 +99,7 @@ def test_r5_3_agency_without_unit_admin_goes_straight_to_the_agency_admin(org_db
     assert "user" in _roles(org_db, users["daan.staff"])
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_refused_application_keeps_reason_and_grants_nothing(org_db, users):
     iid = _confirmed(org_db, users)
     step(org_db, iid, "review_application", users["dsw.admin"],
@@ -104,6 +109,7 @@ def test_r5_3_refused_application_keeps_reason_and_grants_nothing(org_db, users)
     assert "user" not in _roles(org_db, users["dsw.staff"])
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_grant_requires_all_three_checks(org_db, users):
     iid = _confirmed(org_db, users)
     with pytest.raises(runtime.FormInvalid) as invalid:
@@ -111,6 +117,7 @@ def test_r5_3_grant_requires_all_three_checks(org_db, users):
     assert "within_business_scope" in invalid.value.fields
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_granted_items_must_lie_within_the_agencys_approved_business(org_db, users):
     _approve_items(org_db, "DSW", ["social_assistance"])
     form = {**FORM_1_2, "business_items": ["social_assistance", "labor_inspection"]}
@@ -127,6 +134,7 @@ def test_r5_3_granted_items_must_lie_within_the_agencys_approved_business(org_db
     assert "user" in _roles(org_db, users["dsw.staff"])
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_agency_approved_before_going_live_accepts_any_item(org_db, users):
     form = {**FORM_1_2, "business_items": ["labor_inspection", "other"]}
     iid = _confirmed(org_db, users, form=form)
@@ -134,6 +142,7 @@ def test_r5_3_agency_approved_before_going_live_accepts_any_item(org_db, users):
     assert _application(org_db, iid).business_items == ["labor_inspection", "other"]
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_nobody_approves_their_own_application(org_db, users):
     iid = _confirmed(org_db, users, "dsw.admin")
     with pytest.raises(NotAllowed):
@@ -142,11 +151,13 @@ def test_r5_3_nobody_approves_their_own_application(org_db, users):
     assert "user" in _roles(org_db, users["dsw.admin"])
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_unit_supervisor_applying_is_confirmed_by_nobody_but_another(org_db, users):
     iid = _apply(org_db, users, "dsw.unit")  # the only unit admin: the step is skipped, not self-confirmed
     assert ready_names(org_db, iid) == ["review_application"]
 
 
+@pytest.mark.clause("R5.5")
 def test_r5_5_vendor_is_refused_without_reaching_the_agency_admin(org_db, users):
     iid = runtime.start_instance(org_db, "user_account_application", users["dsw.vendor"])
     with org_db.sessions() as session:
@@ -157,12 +168,14 @@ def test_r5_5_vendor_is_refused_without_reaching_the_agency_admin(org_db, users)
     assert _roles(org_db, users["dsw.vendor"]) == set()
 
 
+@pytest.mark.clause("R5.5")
 def test_r5_5_applicant_declaring_vendor_employment_is_refused(org_db, users):
     iid = _apply(org_db, users, "dsw.staff", {**FORM_1_2, "employment_type": "outsourced_vendor"})
     assert _ready(org_db, iid) == []
     assert _application(org_db, iid).reason.startswith("R5.5")
 
 
+@pytest.mark.clause("R5.5")
 def test_r5_5_vendor_can_never_be_given_a_role_directly(org_db):
     with org_db.transaction() as session:
         vendor = session.scalar(select(User).where(User.username == "dsw.vendor"))
@@ -171,6 +184,7 @@ def test_r5_5_vendor_can_never_be_given_a_role_directly(org_db):
             org.grant_role(session, vendor, agency, "user")
 
 
+@pytest.mark.clause("R5.3")
 def test_r5_3_only_staff_of_the_agency_may_apply_for_it(org_db, users):
     with pytest.raises(NotAllowed):
         runtime.start_instance(org_db, "user_account_application", users["dol.admin"], "DSW")

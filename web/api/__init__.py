@@ -17,6 +17,7 @@ from web.api import (  # noqa: E402,F401  (register the routes)
     audits,
     auth,
     calendar,
+    dispositions,
     drafts,
     evidence,
     instances,

@@ -15,10 +15,12 @@ from web.api.errors import ApiError, bad_request
 from web.api.params import json_body
 from web.extensions import get_db
 from web.queries import iso
+from workflows.models_disposition import RecordKind
 from workflows.org import roles_of
+from workflows.records_disposition import DispositionError, set_legal_hold
 
 KEEPERS = ("agency_admin", "agency_audit", "unit_admin", "master_admin", "master_audit")
-HOLDERS = ("agency_audit", "master_audit", "master_admin")
+HOLDERS = ("agency_admin", "agency_audit", "master_audit", "master_admin")  # legal hold (R7.4 disposition)
 
 
 def _dict(row: EvidenceFile) -> dict:
@@ -91,5 +93,8 @@ def evidence_hold(evidence_id: int) -> Response:
         row = _visible(session, user, evidence_id)
         if not set(HOLDERS) & set(roles_of(session, user)):
             raise ApiError(403, "forbidden", f"需要角色 Needs one of the roles: {', '.join(HOLDERS)}")
-        evidence.set_hold(session, row, body["hold"], reason, user.username)
+        try:  # the hold also shows at once on a disposition list awaiting approval
+            set_legal_hold(session, RecordKind.EVIDENCE_FILE, row, body["hold"], reason, user.username)
+        except DispositionError as exc:
+            raise ApiError(409, "conflict", str(exc)) from None
         return jsonify(_dict(row))
