@@ -10,7 +10,7 @@ import engine.db
 
 
 revision = '0007d'
-down_revision = '0006'
+down_revision = '0007g'
 branch_labels = None
 depends_on = None
 
