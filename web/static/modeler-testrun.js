@@ -39,6 +39,8 @@
       var form = new FormData();
       form.append("files", new Blob([saved.xml], { type: "application/xml" }), self.config.bpmnFilename);
       form.append("process_id", self.config.processId);
+      var data = self.$("test-run-data");
+      if (data && data.value.trim()) { form.append("data", data.value.trim()); }
       return self.call("POST", self.config.testRunsUrl, form);
     }).then(function (result) {
       if (result.status !== 201) { return self.refused(result); }
