@@ -3,8 +3,8 @@ which tests prove it, flagging clauses with neither. Read by `webir trace` and t
 
 Conventions (docs/traceability.md): a BPMN element names its clauses in a `regulation` extension property;
 a rule file names them in `clauses` lists; a form names them in its text; code is marked with
-`workflows.clauses.implements`; a test with `@pytest.mark.clause("R6.4", ...)` (found by reading tests/
-with `ast`, no pytest run).
+`workflows.clauses.implements`; a test with `@pytest.mark.clause("R6.4", ...)` or named after the clause it
+proves (`test_r6_4_...`), found by reading tests/ with `ast` (no pytest run).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from lxml import etree
 
 import workflows
 from engine.bundle import ModelFile
-from workflows.clauses import CLAUSES, CODE_RULES, KINDS, clause_sort_key, is_enforced
+from workflows.clauses import CLAUSE_IDS, CLAUSES, CODE_RULES, KINDS, clause_sort_key, is_enforced
 
 PROJECT_ROOT = Path(workflows.__file__).resolve().parent.parent
 TESTS_DIR = PROJECT_ROOT / "tests"
@@ -143,6 +143,22 @@ def _marker_clauses(decorators: list[ast.expr]) -> list[str]:
     return found
 
 
+_NAMED = re.compile(r"test_r(\d+(?:_\d+)*)_")
+
+
+def _named_clauses(name: str) -> list[str]:
+    """The clause a test's name starts with (`test_r8_1_2_...` -> R8.1.2; the longest known clause id wins)."""
+    match = _NAMED.match(name)
+    parts = match.group(1).split("_") if match else []
+    while parts and "R" + ".".join(parts) not in CLAUSE_IDS:
+        parts.pop()
+    return ["R" + ".".join(parts)] if parts else []
+
+
+def _test_clauses(node: ast.FunctionDef | ast.AsyncFunctionDef, inherited: list[str]) -> list[str]:
+    return list(dict.fromkeys(inherited + _marker_clauses(node.decorator_list) + _named_clauses(node.name)))
+
+
 def _tests_of_module(tree: ast.Module, prefix: str) -> list[tuple[str, str]]:
     """(clause, node id) for each test function, with the module's and class's `pytestmark` / decorators."""
     module_marks = [c for node in tree.body if isinstance(node, ast.Assign)
@@ -154,9 +170,9 @@ def _tests_of_module(tree: ast.Module, prefix: str) -> list[tuple[str, str]]:
             class_marks = module_marks + _marker_clauses(node.decorator_list)
             found += [(c, f"{prefix}::{node.name}::{m.name}") for m in node.body
                       if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef) and m.name.startswith("test")
-                      for c in class_marks + _marker_clauses(m.decorator_list)]
+                      for c in _test_clauses(m, class_marks)]
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
-            found += [(c, f"{prefix}::{node.name}") for c in module_marks + _marker_clauses(node.decorator_list)]
+            found += [(c, f"{prefix}::{node.name}") for c in _test_clauses(node, module_marks)]
     return found
 
 

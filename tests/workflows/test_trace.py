@@ -81,6 +81,19 @@ def test_markers_on_functions_classes_and_modules_are_found_by_reading_the_sourc
     assert not any("R77" in p for p in again.problems)
 
 
+
+def test_a_test_named_after_its_clause_proves_the_longest_known_clause_id(tmp_path):
+    tests_dir = tmp_path / "tests"
+    tests_dir.mkdir()
+    (tests_dir / "test_c.py").write_text(
+        "def test_r8_1_2_monthly_check():\n    pass\n\n"
+        "def test_r8_2_1_deficiency():\n    pass\n\n"  # no R8.2.1: R8.2
+        "def test_r99_unknown():\n    pass\n\n"
+        "def test_rights_moved():\n    pass\n", encoding="utf-8")
+    tested = {row.clause: row.tested_by for row in trace.build([], tests_dir).clauses if row.tested_by}
+    assert tested == {"R8.1.2": ["tests/test_c.py::test_r8_1_2_monthly_check"],
+                      "R8.2": ["tests/test_c.py::test_r8_2_1_deficiency"]}
+
 def test_a_model_naming_an_unknown_clause_or_unreadable_is_reported_not_fatal():
     bpmn = (bundled.BUNDLED_DIR / "records_disposition.bpmn").read_text(encoding="utf-8")
     files = [ModelFile("records_disposition.bpmn", bpmn.replace('value="R7.4" />', 'value="R7.4, R99" />', 1)
