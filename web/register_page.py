@@ -20,11 +20,10 @@ from web.extensions import get_db
 from workflows.access import holds_role
 from workflows.models_accounts import ProxyAuthorization
 from workflows.models_records import RegisterEntry
-from workflows.register import RegisterError, record_entry
+from workflows.register import WEBIR_ROLE, RegisterError, record_entry
 
 bp = Blueprint("register", __name__)
 
-WEBIR_ROLE = "user"
 LISTED = 50
 FIELDS = ("case_number", "query_time", "purpose", "subject_id", "query_item", "proxy_authorization")
 

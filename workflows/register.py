@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine import audit, calendar, clock
 from engine.db import Database
 from engine.models import Agency, User
+from workflows.access import holds_role
 from workflows.models_accounts import ProxyAuthorization
 from workflows.models_records import RegisterEntry
 from workflows.proxy_query_authorization import active_proxy_authorization
@@ -39,6 +40,13 @@ class RegisterError(ValueError):
     def __init__(self, message: str, fields: dict[str, str] | None = None):
         super().__init__(message)
         self.fields = fields or {}
+
+
+class NotAWebIRUser(RegisterError):
+    """The recorder holds no WebIR `user` role in the agency now (never granted, or revoked: R5.4, R6.4)."""
+
+
+WEBIR_ROLE = "user"
 
 
 def fingerprint(values: dict) -> str:
@@ -83,6 +91,9 @@ def record_entry(session: Session, agency: Agency, recorded_by: User, form: dict
                  proxy_authorization: int | None = None) -> RegisterEntry:
     """Record one Form 2 entry from the app (R6.1); `corrects` appends a correction of an earlier entry;
     `proxy_authorization` names the Form 3 (R6.2) under which the recorder queried for someone else."""
+    if not holds_role(session, recorded_by.id, agency.id, WEBIR_ROLE):
+        raise NotAWebIRUser(f"{recorded_by.username} 目前沒有 {agency.code} 的 WebIR 帳號，不能登記查詢 holds no WebIR "
+                            f"account in {agency.code} now (never granted or revoked) and cannot register queries")
     cells = {"querier": recorded_by.username, **{k: v for k, v in form.items() if v not in (None, "")}}
     if "query_time" in cells and "query_date" not in cells:
         cells["query_date"] = cells["query_time"]

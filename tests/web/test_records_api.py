@@ -9,7 +9,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from workflows import demo
+from engine.models import User
+from workflows import demo, org
 from workflows.models_records import ImportedFile, QueryLogRecord, RegisterEntry
 
 API = "/api/v1"
@@ -95,6 +96,20 @@ def test_r6_1_register_file_upload_and_entry_recorded_over_the_api(client, token
     with org_db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(RegisterEntry)) == 4
 
+
+@pytest.mark.clause("R5.4", "R6.1")
+def test_r5_4_revoked_user_can_no_longer_register_queries_nor_can_staff_without_webir(client, token_for, org_db):
+    user, staff = token_for("dsw.user"), token_for("dsw.staff")
+    entry = {"case_number": "C7", "query_time": "2024-06-05T10:00:00", "purpose": "查核"}
+    assert client.post(f"{API}/register-entries", headers=user, json=entry).status_code == 201
+    refused = client.post(f"{API}/register-entries", headers=staff, json={**entry, "case_number": "C8"})
+    assert refused.status_code == 403 and "WebIR" in refused.get_json()["error"]["message"]
+    with org_db.transaction() as session:
+        dsw = org.agency_by_code(session, "DSW")
+        org.revoke_role(session, session.scalar(select(User).where(User.username == "dsw.user")), dsw, "user")
+    assert client.post(f"{API}/register-entries", headers=user, json={**entry, "case_number": "C9"}).status_code == 403
+    with org_db.sessions() as session:
+        assert session.scalars(select(RegisterEntry.case_number)).all() == ["C7"]
 
 @pytest.mark.clause("R8.1.2")
 def test_r8_1_2_reconciliation_over_the_api_counts_every_finding_type(client, token_for):

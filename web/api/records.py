@@ -25,7 +25,7 @@ from workflows.query_explanation import open_explanations
 from workflows.query_log import ImportResult, import_query_log
 from workflows.reconcile import reconcile
 from workflows.record_settings import per_record_method, set_per_record_method
-from workflows.register import RegisterError, import_register, record_entry
+from workflows.register import NotAWebIRUser, RegisterError, import_register, record_entry
 from workflows.tabular import FileRefused
 
 # Who may load files and reconcile: the agency admin downloads logs (R8.1.1), unit admins check (R3.3),
@@ -107,6 +107,8 @@ def register_entry_create() -> Response:
         try:
             entry = record_entry(session, agency, user, form, source="api", corrects=corrects, withdraw=withdraw,
                                  proxy_authorization=proxy)
+        except NotAWebIRUser as exc:
+            raise ApiError(403, "forbidden", str(exc)) from None
         except RegisterError as exc:
             raise ApiError(422, "invalid_data", str(exc), {"fields": exc.fields}) from None
         return jsonify(_entry_dict(entry)), 201
