@@ -280,10 +280,10 @@ def complete_task(db: Database, task_id: int, user_id: int, data: dict | None,
             check_may_complete(session, user, task, instance)
             data = dict(_check_data(data))  # a copy: uploads add their references, the caller's dict stays
             schema = load_form(session, instance.version, task.form_schema)
-            errors, written = task_files.store_uploads(session, instance_path(), schema, uploads or {}, data,
-                                                       user.username, instance.agency_id, instance.id)
+            errors = task_files.store_uploads(session, instance_path(), schema, uploads or {}, data, user.username,
+                                              instance.agency_id, instance.id, written)
             errors = {**(validate_form_data(schema, data) if schema else {}), **errors}
-            errors = errors or task_files.check_references(session, schema, data, instance.agency_id)
+            errors = errors or task_files.check_references(session, schema, data, instance.agency_id, uploads or {})
             if errors:
                 raise FormInvalid(errors)
             _complete_in_session(session, instance, task, user, data)

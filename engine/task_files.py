@@ -10,7 +10,7 @@ keeps nothing (the bytes written for it are removed again).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,9 +76,10 @@ def _accepted(prop: Mapping[str, Any], filename: str) -> bool:
 
 
 def store_uploads(session: Session, root: Path, schema: Mapping[str, Any] | None, uploads: Mapping[str, Upload],
-                  data: dict, actor: str, agency_id: int, instance_id: int) -> tuple[dict[str, str], list[Path]]:
-    """Keep each upload as evidence and put its reference into `data`; field errors, and the files written."""
-    fields, errors, written = file_fields(schema), {}, []
+                  data: dict, actor: str, agency_id: int, instance_id: int, written: list[Path]) -> dict[str, str]:
+    """Keep each upload as evidence and put its reference into `data`; field errors. Files this wrote are
+    appended to `written` as they are written (so a later failure can remove them)."""
+    fields, errors = file_fields(schema), {}
     for name, upload in uploads.items():
         prop = fields.get(name)
         if prop is None:
@@ -104,14 +105,15 @@ def store_uploads(session: Session, root: Path, schema: Mapping[str, Any] | None
         if not existed and path.exists():
             written.append(path)
         data[name] = reference(row)
-    return errors, written
+    return errors
 
 
 def check_references(session: Session, schema: Mapping[str, Any] | None, data: Mapping[str, Any],
-                     agency_id: int) -> dict[str, str]:
-    """Each file field's reference names a kept evidence file of this agency with that SHA-256."""
+                     agency_id: int, uploaded: Iterable[str] = ()) -> dict[str, str]:
+    """Each file field's reference (other than those just uploaded) names a kept evidence file of this agency
+    with that SHA-256."""
     errors = {}
-    for name in file_fields(schema):
+    for name in set(file_fields(schema)) - set(uploaded):
         value = data.get(name)
         if not is_reference(value):
             continue  # absent or malformed: the schema validation reports it
