@@ -94,6 +94,7 @@ def _late_unescalated(session: Session, now: dt.datetime) -> list[ObligationPeri
     return list(session.scalars(
         select(ObligationPeriod).join(ProcessInstance, ProcessInstance.id == ObligationPeriod.instance_id)
         .where(ObligationPeriod.due_at < now, ObligationPeriod.escalated_at.is_(None),
+               ObligationPeriod.fulfilled_at.is_(None),
                ProcessInstance.status.not_in([InstanceStatus.COMPLETED, InstanceStatus.CANCELLED]))
         .order_by(ObligationPeriod.due_at)))
 
@@ -127,6 +128,14 @@ def escalate_late_periods(db: Database) -> int:
     return count
 
 
+def mark_fulfilled(session: Session, instance_id: int, fulfilled: bool) -> ObligationPeriod | None:
+    """Record (or withdraw) that the agency's part of the instance's period is done; None for no period."""
+    row = session.scalar(select(ObligationPeriod).where(ObligationPeriod.instance_id == instance_id))
+    if row is not None:
+        row.fulfilled_at = clock.now() if fulfilled else None
+    return row
+
+
 def next_event_at(db: Database, until: dt.datetime) -> dt.datetime | None:
     """The earliest moment up to `until` when a period opens or an open period turns late."""
     now = clock.now()
@@ -138,7 +147,7 @@ def next_event_at(db: Database, until: dt.datetime) -> dt.datetime | None:
         if defs.escalation_process:
             pending = session.scalar(select(func.min(ObligationPeriod.due_at)).join(
                 ProcessInstance, ProcessInstance.id == ObligationPeriod.instance_id).where(
-                ObligationPeriod.escalated_at.is_(None),
+                ObligationPeriod.escalated_at.is_(None), ObligationPeriod.fulfilled_at.is_(None),
                 ProcessInstance.status.not_in([InstanceStatus.COMPLETED, InstanceStatus.CANCELLED])))
             if pending is not None:
                 times.append(max(pending + dt.timedelta(seconds=1), now))
@@ -161,6 +170,8 @@ def _status_of(row: ObligationPeriod | None, instance: ProcessInstance | None, p
                now: dt.datetime) -> tuple[str, dt.datetime | None, bool]:
     if row is None or instance is None:
         return ("scheduled" if period.opens_at > now else "missed"), None, period.due_at < now
+    if row.fulfilled_at is not None:
+        return "done", row.fulfilled_at, row.fulfilled_at > period.due_at
     if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED):
         ended = instance.ended_at
         return "done", ended, bool(ended and ended > period.due_at)
