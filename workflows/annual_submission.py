@@ -52,10 +52,14 @@ def collect_half_year_audits(call: ServiceCall) -> dict:
     ctx = call.context
     audits = half_year_audits(ctx.session, ctx.instance.agency_id, str(call.data.get("period")))
     sealed = [a for a in audits if a["evidence_id"]]
-    call.data["audit_count"] = len(sealed)  # pre-filled answer of the form
-    call.data["document_reference"] = "；".join(f"{a['period']} 證據包 evidence package #{a['evidence_id']} "
-                                                f"(SHA-256 {a['sha256'][:16]}…)" for a in sealed) or "—"
-    return {"audits": audits, "missing": [a["period"] for a in audits if not a["evidence_id"]]}
+    linked = "；".join(f"{a['period']} 證據包 evidence package #{a['evidence_id']} (SHA-256 {a['sha256'][:16]}…)"
+                      for a in sealed) or "—"
+    previous = call.data.get("half_year_audits") or {}
+    call.data["audit_count"] = len(sealed)  # pre-filled answers of the form
+    if call.data.get("document_reference") in (None, previous.get("linked_reference")):
+        call.data["document_reference"] = linked  # what the team wrote themselves stays
+    return {"audits": audits, "missing": [a["period"] for a in audits if not a["evidence_id"]],
+            "linked_reference": linked}
 
 
 def _is_late(due_at: str | None, now: dt.datetime) -> bool:
@@ -71,7 +75,10 @@ def record_audit_submission(call: ServiceCall) -> dict:
     audit.record(ctx.session, "audit_documents_submitted", actor, ctx.instance.id, period=call.data.get("period"),
                  late=late, letter=call.data.get("official_letter_number"), clause="R8.1.6")
     local = now.astimezone(clock.zone())
-    return {"submitted_at": local.isoformat(timespec="seconds"), "late": late,
+    # Linked again now: an audit sealed after this instance opened (H2 is due in February) counts.
+    audits = half_year_audits(ctx.session, ctx.instance.agency_id, str(call.data.get("period")))
+    return {"submitted_at": local.isoformat(timespec="seconds"), "late": late, "audits": audits,
+            "missing": [a["period"] for a in audits if not a["evidence_id"]],
             "late_text": "逾期 LATE（期限 due " + str(call.data.get("due_at")) + "）" if late else "準時 on time"}
 
 
