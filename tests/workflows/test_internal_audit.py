@@ -326,3 +326,23 @@ def test_r8_1_6_a_period_fulfilled_by_submission_is_not_escalated(org_db, users,
     assert obligations.escalate_late_periods(org_db) == 0
     row = _status_of(org_db, "annual_audit_submission", "2026")
     assert (row["status"], row["late"]) == ("done", False)
+
+
+def test_r8_1_4_the_audit_teams_task_page_shows_the_prefilled_answers_and_takes_the_html_form(app, client, org_db,
+                                                                                             users, sim_clock):
+    from tests.web.session_helpers import login, post
+
+    sim_clock.set(dt.datetime(2026, 7, 5, 9, tzinfo=TPE))
+    iid = _open(org_db, "semiannual_internal_audit", "semiannual_internal_audit", "2026-H1",
+                dt.datetime(2026, 7, 1, tzinfo=TPE), dt.datetime(2026, 8, 31, 23, 59, 59, tzinfo=TPE))
+    [task] = _ready(org_db, iid)
+    prefilled = task_details_of(org_db, task)["data"]
+    login(client, "dsw.audit")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert prefilled["evidence_R8_1_1"].split("；")[0] in page  # the evidence text the system wrote
+    assert 'name="evidence_R6_2"' in page and 'name="remark_R6_2"' in page
+    answers = _form_4_answers(org_db, task)
+    answer = post(client, f"/tasks/{task.id}", answers, page=f"/tasks/{task.id}")
+    assert answer.status_code in (302, 303), answer.get_data(as_text=True)[:500]
+    [sign] = _ready(org_db, iid)
+    assert sign.name == "head_sign_off" and sign.role == "agency_head"
