@@ -176,6 +176,15 @@ def build_package(session: Session, root: Path, agency: Agency, half: HalfYear, 
     return row, manifest
 
 
+def _member_digest(archive: zipfile.ZipFile, name: str) -> str:
+    """SHA-256 of one member, streamed (a half-year's query log may be large)."""
+    digest = hashlib.sha256()
+    with archive.open(name) as member:
+        while chunk := member.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def verify_archive(path: Path) -> PackageCheck:
     """Check every member of a package file against its manifest (no database needed: an auditor's copy)."""
     try:
@@ -185,7 +194,7 @@ def verify_archive(path: Path) -> PackageCheck:
             problems = []
             for entry in listed.values():
                 try:
-                    digest = hashlib.sha256(archive.read(entry["path"])).hexdigest()
+                    digest = _member_digest(archive, entry["path"])
                 except KeyError:
                     problems.append(f"{entry['path']}: 缺少 missing from the package")
                     continue
