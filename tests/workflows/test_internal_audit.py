@@ -307,6 +307,11 @@ def test_r8_1_6_submission_links_both_packages_and_its_lateness_is_seen_by_the_m
     final = _status_of(org_db, "annual_audit_submission", "2026")
     assert final["status"] == "done" and final["late"] is True
     assert final["completed_at"].startswith("2027-04-03T10:00")  # the submission's time, not the acknowledgement's
+    from tests.web.session_helpers import login
+
+    login(client, "dol.admin")  # the master agency downloads both packages from the submission's page
+    page = client.get(f"/instances/{submission}").get_data(as_text=True)
+    assert all(f"/api/v1/evidence/{p}/content" in page for p in packages)
 
 
 def task_details_of(db, task: HumanTask) -> dict:
