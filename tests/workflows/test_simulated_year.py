@@ -268,7 +268,8 @@ def test_r8_1_simulated_year_completes_every_cycle_with_verified_packages_and_es
     done = [name for _, name in year.completed]
     assert done.count("internal_audit_form_4") == done.count("head_sign_off") == 2
     assert done.count("acknowledge_submission") == 1 and done.count("head_follow_up") == 1
-    assert time.monotonic() - began < 60
+    if db.engine.dialect.name == "sqlite":  # the budget the issue sets (PostgreSQL: about 30 s here)
+        assert time.monotonic() - began < 60
 
 
 def _assert_skipped_download_is_late_and_escalated(db) -> None:
