@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -68,8 +69,45 @@ def store(session: Session, root: Path, content: bytes, filename: str, retention
     if existing is not None:
         raise EvidenceError(f"this file was destroyed on {existing.destroyed_at:%Y-%m-%d} and cannot be stored again")
     _write_once(root, sha256, content)
+    return _record(session, sha256, len(content), filename, retention_class, actor, agency_id, content_type,
+                   source_instance_id)
+
+
+def store_file(session: Session, root: Path, path: Path, filename: str, retention_class: str, actor: str | None,
+               agency_id: int | None = None, content_type: str = "application/octet-stream",
+               source_instance_id: int | None = None) -> EvidenceFile:
+    """Keep a file from disk, streamed (packages of a half-year's logs may exceed what uploads allow)."""
+    if retention_class not in RETENTION_YEARS:
+        raise EvidenceError(f"unknown retention class '{retention_class}': one of {', '.join(RETENTION_YEARS)}")
+    digest, size = hashlib.sha256(), 0
+    with Path(path).open("rb") as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    sha256 = digest.hexdigest()
+    if size == 0:
+        raise EvidenceError("evidence must not be empty")
+    existing = session.scalar(select(EvidenceFile).where(EvidenceFile.sha256 == sha256))
+    if existing is not None:
+        if existing.destroyed_at is not None:
+            raise EvidenceError(f"this file was destroyed on {existing.destroyed_at:%Y-%m-%d}: not stored again")
+        return existing
+    target = _path(root, sha256)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with Path(path).open("rb") as source, tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+            shutil.copyfileobj(source, tmp, 1 << 20)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp.name, target)
+    return _record(session, sha256, size, filename, retention_class, actor, agency_id, content_type,
+                   source_instance_id)
+
+
+def _record(session: Session, sha256: str, size: int, filename: str, retention_class: str, actor: str | None,
+            agency_id: int | None, content_type: str, source_instance_id: int | None) -> EvidenceFile:
     years = RETENTION_YEARS[retention_class]
-    row = EvidenceFile(sha256=sha256, filename=filename[:300], content_type=content_type[:120], size=len(content),
+    row = EvidenceFile(sha256=sha256, filename=filename[:300], content_type=content_type[:120], size=size,
                        agency_id=agency_id, retention_class=retention_class, stored_at=clock.now(), stored_by=actor,
                        retain_until=add_months(local_date(clock.now()), 12 * years) if years else None,
                        source_instance_id=source_instance_id)
@@ -78,6 +116,27 @@ def store(session: Session, root: Path, content: bytes, filename: str, retention
     audit.record(session, "evidence_stored", actor, source_instance_id, evidence=row.id, sha256=sha256,
                  retention_class=retention_class, filename=row.filename)
     return row
+
+
+def path_of(root: Path, row: EvidenceFile) -> Path:
+    """Where the stored bytes of a row are (read them through `read` or `open_checked`)."""
+    return _path(root, row.sha256)
+
+
+def open_checked(root: Path, row: EvidenceFile) -> Path:
+    """The stored file's path after checking it against its hash, streamed (large files are not read whole)."""
+    if row.destroyed_at is not None:
+        raise EvidenceError(f"evidence {row.id} was destroyed on {row.destroyed_at:%Y-%m-%d}")
+    target = _path(root, row.sha256)
+    if not target.exists():
+        raise EvidenceError(f"evidence {row.id} is missing from the evidence store")
+    digest = hashlib.sha256()
+    with target.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != row.sha256:
+        raise EvidenceError(f"evidence {row.id} does not match its SHA-256: the stored file was altered")
+    return target
 
 
 def read(root: Path, row: EvidenceFile) -> bytes:

@@ -104,6 +104,7 @@ def _late_unescalated(session: Session, now: dt.datetime) -> list[ObligationPeri
     return list(session.scalars(
         select(ObligationPeriod).join(ProcessInstance, ProcessInstance.id == ObligationPeriod.instance_id)
         .where(ObligationPeriod.due_at < now, ObligationPeriod.escalated_at.is_(None),
+               ObligationPeriod.fulfilled_at.is_(None),
                ProcessInstance.status.not_in([InstanceStatus.COMPLETED, InstanceStatus.CANCELLED]))
         .order_by(ObligationPeriod.due_at)))
 
@@ -143,6 +144,14 @@ def escalate_late_periods(db: Database) -> int:
     return count
 
 
+def mark_fulfilled(session: Session, instance_id: int, fulfilled: bool) -> ObligationPeriod | None:
+    """Record (or withdraw) that the agency's part of the instance's period is done; None for no period."""
+    row = session.scalar(select(ObligationPeriod).where(ObligationPeriod.instance_id == instance_id))
+    if row is not None:
+        row.fulfilled_at = clock.now() if fulfilled else None
+    return row
+
+
 def next_event_at(db: Database, until: dt.datetime) -> dt.datetime | None:
     """The earliest moment up to `until` when a period opens or an open period turns late."""
     now = clock.now()
@@ -154,7 +163,7 @@ def next_event_at(db: Database, until: dt.datetime) -> dt.datetime | None:
         if defs.escalation_process:
             pending = session.scalar(select(func.min(ObligationPeriod.due_at)).join(
                 ProcessInstance, ProcessInstance.id == ObligationPeriod.instance_id).where(
-                ObligationPeriod.escalated_at.is_(None),
+                ObligationPeriod.escalated_at.is_(None), ObligationPeriod.fulfilled_at.is_(None),
                 ObligationPeriod.obligation_id.not_in(_self_escalating(defs) or {""}),
                 ProcessInstance.status.not_in([InstanceStatus.COMPLETED, InstanceStatus.CANCELLED])))
             if pending is not None:
@@ -178,6 +187,8 @@ def _status_of(row: ObligationPeriod | None, instance: ProcessInstance | None, p
                now: dt.datetime) -> tuple[str, dt.datetime | None, bool]:
     if row is None or instance is None:
         return ("scheduled" if period.opens_at > now else "missed"), None, period.due_at < now
+    if row.fulfilled_at is not None:
+        return "done", row.fulfilled_at, row.fulfilled_at > period.due_at
     if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED):
         ended = instance.ended_at
         return "done", ended, bool(ended and ended > period.due_at)

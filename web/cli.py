@@ -14,7 +14,7 @@ from engine import clock, simulated_clock
 from engine.bundle import BundleError, ModelFile
 from engine.db import Database
 from engine.scheduler import Scheduler
-from web import cli_admin, cli_calendar, cli_records, cli_trace, database_url, instance_path
+from web import cli_admin, cli_calendar, cli_evidence, cli_records, cli_trace, database_url, instance_path
 from workflows import bundled, demo, org
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -207,3 +207,4 @@ cli_calendar.register(main, _database, user_errors)
 cli_admin.register(main, _database, user_errors)
 cli_records.register(main, _database, user_errors)
 cli_trace.register(main, _database, user_errors)
+cli_evidence.register(main, _database, user_errors)

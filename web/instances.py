@@ -19,6 +19,7 @@ from web.inbox_queries import process_catalogue
 from web.instance_view import action_label, current_tasks, diagram_markers, timeline, viewer_may_manage
 from web.paging import page_arg
 from web.queries import INSTANCE_STATUSES, instance_dict, list_instances, visible_instance
+from workflows.annual_submission import packages_linked
 
 bp = Blueprint("instances", __name__)
 bp.add_app_template_global(action_label, "action_label")
@@ -99,7 +100,10 @@ def show(instance_id: int):
             manager = viewer_may_manage(session, user, row)
             page = {"process_name": _process_names(session).get(row.process_id, row.process_id),
                     "markers": diagram_markers(session, row.id), "history": timeline(session, row.id),
-                    "tasks": current_tasks(session, row, manager), "may_manage": manager}
+                    "tasks": current_tasks(session, row, manager), "may_manage": manager,
+                    "evidence_packages": [{"id": e.id, "filename": e.filename, "size": e.size, "sha256": e.sha256,
+                                           "retain_until": e.retain_until} for e in packages_linked(session, row)
+                                          if e.destroyed_at is None]}
     except NotFound:
         abort(404)
     return render_template("instances/show.html", instance=instance,

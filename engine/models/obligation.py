@@ -25,4 +25,7 @@ class ObligationPeriod(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     opened_at: Mapped[dt.datetime] = mapped_column()
     escalated_at: Mapped[dt.datetime | None] = mapped_column()
+    # When the agency's part was done although the instance runs on (e.g. submitted, awaiting the master's
+    # acknowledgement, R8.1.6): the period counts as done from then; cleared again if the work is returned.
+    fulfilled_at: Mapped[dt.datetime | None] = mapped_column()
     escalation_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))

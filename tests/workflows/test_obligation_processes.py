@@ -2,8 +2,8 @@
 
 monthly_register_check (R3.3, R8.1.2, R6.1, R6.5), quarterly_log_review (R8.1.1), semiannual_internal_audit
 (R8.1.3, R8.1.4, R8.1.5, R3.5), annual_audit_submission (R8.1.6) and records_disposition (R7.4, R7.1-R7.3);
-password_rotation (R5.6) has its own file. There is no human starter: the master admin starts them here for DSW, as
-the scheduler would, with the period data the engine injects.
+password_rotation (R5.6) has its own file. There is no human starter: they start here for DSW as the scheduler
+starts them, with the period data the engine injects.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from sqlalchemy import select
 from engine import runtime
 from engine.assignment import NotAllowed
 from engine.inspect import task_details
-from engine.models import HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus
+from engine.models import Agency, HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus
 from engine.scripts import script_engine
 from engine.specs import latest_version
 from engine.state import load_workflow
 
 FORMS = Path(__file__).resolve().parents[2] / "bpmn" / "forms"
 HOLDER = {"unit_admin": "dsw.unit", "agency_admin": "dsw.admin", "agency_audit": "dsw.audit",
-          "agency_head": "dsw.head"}
+          "agency_head": "dsw.head", "master_admin": "dol.admin"}
 PERIODS = {  # process id -> (obligation id, period label, opens_at, due_at, clauses)
     "monthly_register_check": ("monthly_register_check", "2027-03", "2027-04-01T00:00:00+08:00",
                                "2027-04-30T23:59:59+08:00", ["R3.3", "R8.1.2"]),
@@ -43,21 +43,26 @@ MAIN_CLAUSE = {"monthly_register_check": "R8.1.2", "quarterly_log_review": "R8.1
 
 FORM_4_CLAUSES = ["R3.3", "R5.3", "R5.4", "R5.5", "R5.6", "R6.1", "R6.2", "R6.3", "R6.4", "R6.5", "R7.1", "R7.2",
                   "R7.3", "R8.1.1", "R8.1.2", "R8.1.3", "R8.1.4", "R8.1.5"]
-FORM_4 = {"audited_on": "2027-07-20", "evidence_cd_reference": "CD-2027-H1-01",
-          **{"item_" + c.replace(".", "_"): "compliant" for c in FORM_4_CLAUSES}}
+FORM_4 = {"audited_on": "2027-07-20",
+          **{"item_" + c.replace(".", "_"): "compliant" for c in FORM_4_CLAUSES},
+          **{"evidence_" + c.replace(".", "_"): "抽查紀錄 Sampled records" for c in FORM_4_CLAUSES}}
 REGISTER_COLLECTED = {"registers_collected": True}
-COMPILED = {"documents_compiled": True, "audit_count": 2, "document_reference": "稽核-2026"}
-SENT = {"sent_on": "2027-03-20", "official_letter_number": "北市社資字第1160000001號"}
-DESTRUCTION = {"destroyed_only_after_3_years": True, "audit_records_retained_3_years": True,
-               "personal_data_filed_or_destroyed": True,
+SUBMITTED = {"documents_compiled": True, "audit_count": 2, "document_reference": "稽核-2026",
+             "sent_on": "2027-03-20", "official_letter_number": "北市社資字第1160000001號"}
+DESTRUCTION = {"forms_reviewed": 12, "forms_destroyed": 3, "destroyed_only_after_3_years": True,
+               "audit_records_retained_3_years": True, "personal_data_filed_or_destroyed": True,
                "destruction_list_reference": "銷毀清冊-2026"}
 RETURN = {"decision": "return", "comment": "請補正佐證 Please add the evidence"}
 
 
 def _start(db, users, process_id: str) -> int:
+    """Started as the scheduler starts an obligation's period: no human starter."""
     obligation, period, opens_at, due_at, clauses = PERIODS[process_id]
-    return runtime.start_instance(db, process_id, users["dol.admin"], agency_code="DSW", data={
-        "obligation": obligation, "period": period, "opens_at": opens_at, "due_at": due_at, "clauses": clauses})
+    with db.transaction() as session:
+        agency = session.scalar(select(Agency).where(Agency.code == "DSW"))
+        return runtime.start_in_session(session, latest_version(session, process_id), agency, None, {
+            "obligation": obligation, "period": period, "opens_at": opens_at, "due_at": due_at,
+            "clauses": clauses}).id
 
 
 def _ready(db, iid) -> list[HumanTask]:
@@ -142,29 +147,32 @@ def test_r3_3_obligation_task_goes_to_its_lane_role_not_to_other_agency_roles(or
 
 # ------------------------------------------------------------------ semiannual_internal_audit
 
-@pytest.mark.clause("R8.1.4")
-def test_r8_1_4_form_4_checklist_has_one_item_per_form_4_clause():
+def test_r8_1_4_form_4_checklist_has_one_item_per_form_4_clause_each_with_result_and_evidence():
     schema = json.loads((FORMS / "internal_audit_form_4.schema.json").read_text(encoding="utf-8"))
     items = {k for k in schema["properties"] if k.startswith("item_")}
     assert items == {"item_" + c.replace(".", "_") for c in FORM_4_CLAUSES}
     for key in items:
         assert schema["properties"][key]["enum"] == ["compliant", "non_compliant", "not_applicable"]
         assert len(schema["properties"][key]["x-enumTitles"]) == 3
-    assert items | {"evidence_cd_reference"} <= set(schema["required"])
+        suffix = key.removeprefix("item_")
+        assert {"evidence_" + suffix, "remark_" + suffix} <= set(schema["properties"])
+        assert {key, "evidence_" + suffix} <= set(schema["required"])
+    assert "evidence_cd_reference" not in schema["properties"]  # R8.1.5: the sealed package replaces the CD
 
 
-@pytest.mark.clause("R8.1.4")
-def test_r8_1_4_internal_audit_is_signed_off_by_the_agency_head(org_db, users):
+def test_r8_1_4_internal_audit_is_signed_off_by_the_agency_head(org_db, users, tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBIR_INSTANCE_PATH", str(tmp_path))
     iid = _run(org_db, users, "semiannual_internal_audit", [
         ("internal_audit_form_4", "agency_audit", FORM_4),
         ("head_sign_off", "agency_head", {"decision": "approve", "approved": True}),
     ])
     assert _status(org_db, iid) == InstanceStatus.COMPLETED
     assert _history(org_db, iid) == [("internal_audit_form_4", "agency_audit"), ("head_sign_off", "agency_head")]
+    assert _final_data(org_db, iid)["evidence_package"]["evidence_id"]  # R8.1.5: sealed on approval
 
 
-@pytest.mark.clause("R8.1.4")
-def test_r8_1_4_head_returns_the_audit_to_the_audit_team_for_correction(org_db, users):
+def test_r8_1_4_head_returns_the_audit_to_the_audit_team_for_correction(org_db, users, tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBIR_INSTANCE_PATH", str(tmp_path))
     iid = _run(org_db, users, "semiannual_internal_audit", [
         ("internal_audit_form_4", "agency_audit", FORM_4),
         ("head_sign_off", "agency_head", RETURN),
@@ -176,11 +184,10 @@ def test_r8_1_4_head_returns_the_audit_to_the_audit_team_for_correction(org_db, 
     assert [r for _, r in _history(org_db, iid)] == ["agency_audit", "agency_head", "agency_audit", "agency_head"]
 
 
-@pytest.mark.clause("R8.1.5")
-def test_r8_1_5_internal_audit_needs_the_evidence_cd_and_findings_for_non_compliance(org_db, users):
+def test_r8_1_4_every_item_needs_its_evidence_and_findings_for_non_compliance(org_db, users):
     iid = _start(org_db, users, "semiannual_internal_audit")
-    without_cd = {k: v for k, v in FORM_4.items() if k != "evidence_cd_reference"}
-    assert "evidence_cd_reference" in _invalid(org_db, users, iid, without_cd)
+    without_evidence = {k: v for k, v in FORM_4.items() if k != "evidence_R6_2"}
+    assert "evidence_R6_2" in _invalid(org_db, users, iid, without_evidence)
     assert "findings" in _invalid(org_db, users, iid, {**FORM_4, "item_R6_3": "non_compliant"})
     assert "item_R8_1_2" in _invalid(org_db, users, iid, {**FORM_4, "item_R8_1_2": "maybe"})
 
@@ -194,39 +201,34 @@ def test_r8_1_4_head_approval_must_be_confirmed_and_a_return_needs_a_comment(org
 
 # ------------------------------------------------------------------ annual_audit_submission
 
-@pytest.mark.clause("R8.1.6")
-def test_r8_1_6_annual_submission_is_approved_then_sent_to_the_master_agency(org_db, users):
+def test_r8_1_6_annual_submission_goes_to_the_master_admin_who_acknowledges_it(org_db, users):
     iid = _run(org_db, users, "annual_audit_submission", [
-        ("compile_audit_documents", "agency_audit", COMPILED),
-        ("approve_submission", "agency_head", {"decision": "approve"}),
-        ("send_to_master_agency", "agency_audit", SENT),
+        ("submit_audit_documents", "agency_audit", SUBMITTED),
+        ("acknowledge_submission", "master_admin", {"master_decision": "acknowledge"}),
     ])
     assert _status(org_db, iid) == InstanceStatus.COMPLETED
-    assert _history(org_db, iid) == [("compile_audit_documents", "agency_audit"),
-                                     ("approve_submission", "agency_head"),
-                                     ("send_to_master_agency", "agency_audit")]
+    assert _history(org_db, iid) == [("submit_audit_documents", "agency_audit"),
+                                     ("acknowledge_submission", "master_admin")]
 
 
-@pytest.mark.clause("R8.1.6")
-def test_r8_1_6_head_returns_the_submission_for_recompilation(org_db, users):
+def test_r8_1_6_master_admin_returns_the_submission_with_remarks(org_db, users):
     iid = _run(org_db, users, "annual_audit_submission", [
-        ("compile_audit_documents", "agency_audit", COMPILED),
-        ("approve_submission", "agency_head", RETURN),
-        ("compile_audit_documents", "agency_audit", {**COMPILED, "document_reference": "稽核-2026-v2"}),
-        ("approve_submission", "agency_head", {"decision": "approve"}),
-        ("send_to_master_agency", "agency_audit", SENT),
+        ("submit_audit_documents", "agency_audit", SUBMITTED),
+        ("acknowledge_submission", "master_admin", {"master_decision": "return", "remarks": "缺下半年查核表"}),
+        ("submit_audit_documents", "agency_audit", {**SUBMITTED, "note": "已補下半年查核表 H2 checklist added"}),
+        ("acknowledge_submission", "master_admin", {"master_decision": "acknowledge"}),
     ])
     assert _status(org_db, iid) == InstanceStatus.COMPLETED
-    assert [n for n, _ in _history(org_db, iid)].count("compile_audit_documents") == 2
+    assert [n for n, _ in _history(org_db, iid)].count("submit_audit_documents") == 2
 
 
-@pytest.mark.clause("R8.1.6")
-def test_r8_1_6_submission_needs_compiled_documents_and_the_letter_number(org_db, users):
+def test_r8_1_6_submission_needs_compiled_documents_the_letter_number_and_return_remarks(org_db, users):
     iid = _start(org_db, users, "annual_audit_submission")
-    assert "documents_compiled" in _invalid(org_db, users, iid, {**COMPILED, "documents_compiled": False})
-    _step(org_db, users, iid, "compile_audit_documents", "agency_audit", COMPILED)
-    _step(org_db, users, iid, "approve_submission", "agency_head", {"decision": "approve"})
-    assert "official_letter_number" in _invalid(org_db, users, iid, {"sent_on": "2027-03-20"})
+    assert "documents_compiled" in _invalid(org_db, users, iid, {**SUBMITTED, "documents_compiled": False})
+    assert "official_letter_number" in _invalid(org_db, users, iid, {k: v for k, v in SUBMITTED.items()
+                                                                     if k != "official_letter_number"})
+    _step(org_db, users, iid, "submit_audit_documents", "agency_audit", SUBMITTED)
+    assert "remarks" in _invalid(org_db, users, iid, {"master_decision": "return"})
 
 
 # ------------------------------------------------------------------ records_disposition

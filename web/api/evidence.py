@@ -9,12 +9,13 @@ from engine import evidence
 from engine.assignment import holds_master_role, visible_agencies
 from engine.models import EvidenceFile
 from engine.settings import instance_path
-from web.api import bp
+from web.api import bp, openapi
 from web.api.auth import api_user, require_role
 from web.api.errors import ApiError, bad_request
 from web.api.params import json_body
 from web.extensions import get_db
 from web.queries import iso
+from workflows.evidence_package import PackageInvalid, verify_package
 from workflows.models_disposition import RecordKind
 from workflows.org import roles_of
 from workflows.records_disposition import DispositionError, set_legal_hold
@@ -98,3 +99,29 @@ def evidence_hold(evidence_id: int) -> Response:
         except DispositionError as exc:
             raise ApiError(409, "conflict", str(exc)) from None
         return jsonify(_dict(row))
+
+
+@bp.get("/evidence/<int:evidence_id>/verify")
+def evidence_verify(evidence_id: int) -> Response:
+    """Check an evidence package: the ZIP against its SHA-256, each member against the manifest (R8.1.5)."""
+    with get_db().sessions() as session:
+        row = _visible(session, api_user(session), evidence_id)
+        try:
+            check = verify_package(instance_path(), row)
+        except PackageInvalid as exc:
+            raise ApiError(422, "not_a_package", str(exc)) from None
+        return jsonify({"id": row.id, "sha256": row.sha256, "ok": check.ok, "files_checked": check.files_checked,
+                        "problems": check.problems, "manifest": check.manifest})
+
+
+def _paths() -> dict:
+    """OpenAPI paths of this module (the package check; the store's other paths are documented elsewhere)."""
+    o = openapi
+    check = o._obj({"id": o.INT, "sha256": o.STR, "ok": o.BOOL, "files_checked": o.INT,
+                    "problems": o._array(o.STR), "manifest": {"type": "object"}})
+    return {"/evidence/{evidence_id}/verify": {"get": o._op(
+        "Verify an evidence package against its SHA-256 manifest (R8.1.5)", "200", check, errors=("404", "422"),
+        params=[o._path_id("evidence_id")])}}
+
+
+openapi.EXTRA_PATHS.append(_paths)
