@@ -27,7 +27,7 @@ from engine.assignment import (
 from engine.db import Database
 from engine.locking import InstanceNotFound, lock_instance
 from engine.models import HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, RoleAssignment, TaskStatus, User
-from engine.runtime import FINISHED, HostContext, NotFound, TaskNotReady, _advance, deliver_messages
+from engine.runtime import FINISHED, HostContext, NotFound, TaskNotReady, advance, deliver_messages
 from engine.scripts import script_engine
 from engine.state import load_workflow
 
@@ -105,7 +105,7 @@ def resume_instance(db: Database, instance_id: int, user_id: int, reason: str | 
         workflow = load_workflow(version, instance.state_json, script_engine(HostContext(session, instance, user)))
         audit.record(session, "instance_resumed", user.username, instance.id, before=InstanceStatus.SUSPENDED.value,
                      reason=_clean_reason(reason, False))
-        _advance(session, instance, version, workflow, user, InstanceStatus.SUSPENDED.value)
+        advance(session, instance, version, workflow, user, InstanceStatus.SUSPENDED.value)
     deliver_messages(db)
 
 

@@ -15,7 +15,14 @@ from engine import clock, obligations
 from engine.assignment import visible_agencies
 from engine.calendar import local_date
 from engine.models import User
-from web.compliance_grid import STATUS_ICONS, STATUS_LABELS, STATUS_ORDER, agency_grids, attention_list
+from web.compliance_grid import (
+    CELL_KEYS,
+    STATUS_ICONS,
+    STATUS_LABELS,
+    STATUS_ORDER,
+    agency_grids,
+    attention_list,
+)
 from web.extensions import get_db
 
 bp = Blueprint("dashboard", __name__)
@@ -46,6 +53,7 @@ def index():
     return render_template(
         "dashboard/index.html", counts=counts, attention=attention_list(statuses), grids=grids,
         show_grids=grids if len(grids) <= MAX_GRIDS else [], statuses=STATUS_ORDER, labels=STATUS_LABELS,
+        cell_keys=CELL_KEYS,
         icons=STATUS_ICONS, agencies=agencies, agency=chosen[0].code if code and len(chosen) == 1 else None, year=year,
         months=MONTHS, now=clock.now(), simulated=clock.current().simulated,
         upcoming=[obligations.period_dict(s) | {"title": s.obligation.title} for s in statuses

@@ -154,7 +154,7 @@ def _model_paths() -> dict:
 def _calendar_paths() -> dict:
     period = _obj({"obligation": STR, "clauses": _array(STR), "agency": STR, "period": STR,
                    "opens_at": TIME, "due_at": TIME,
-                   "status": {"enum": ["scheduled", "open", "done", "late", "missed"]},
+                   "status": {"enum": ["scheduled", "open", "done", "late", "missed", "cancelled"]},
                    "instance_id": NULL_INT, "late": BOOL, "completed_at": TIME},
                   ("obligation", "clauses", "agency", "period", "opens_at", "due_at", "status", "instance_id"))
     move = _obj({"advance": {"type": "string", "description": "ISO 8601 duration, e.g. P1M"},
