@@ -30,6 +30,7 @@ from engine.models import HumanTask, InstanceStatus, ProcessInstance, ProcessVer
 from engine.runtime import FINISHED, HostContext, NotFound, TaskNotReady, advance, deliver_messages
 from engine.scripts import script_engine
 from engine.state import load_workflow
+from engine.task_priority import NAMES, PRIORITIES
 
 AGENCY_MANAGER_ROLE = "agency_admin"
 MASTER_MANAGER_ROLE = "master_admin"
@@ -165,3 +166,20 @@ def reassign_task(db: Database, task_id: int, user_id: int, to_username: str) ->
         task.assignee_id = target.id
         audit.record(session, "task_reassigned", user.username, instance.id, task.id, task=task.name,
                      from_user=previous.username if previous else None, to_user=target.username)
+
+
+def set_task_priority(db: Database, task_id: int, user_id: int, priority: str | None) -> None:
+    """Set a ready or suspended task's priority (`urgent`, `high`, `normal`, `low`); empty = derived again."""
+    name = (priority or "").strip() or None
+    if name is not None and name not in PRIORITIES:
+        raise ValueError(f"priority must be one of {', '.join(PRIORITIES)} (or empty for automatic)")
+    instance_id = _task_instance_id(db, task_id)
+    with db.transaction() as session:
+        instance, user = _locked_for_manager(session, instance_id, user_id)
+        task = session.get(HumanTask, task_id, populate_existing=True)
+        if task.status not in (TaskStatus.READY, TaskStatus.SUSPENDED):
+            raise TaskNotReady(f"task {task_id} is {task.status.value}, no longer ready")
+        previous = NAMES.get(task.priority) if task.priority is not None else None
+        task.priority = PRIORITIES[name] if name else None
+        audit.record(session, "task_priority_set", user.username, instance.id, task.id, task=task.name,
+                     from_priority=previous, to_priority=name)

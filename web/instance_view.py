@@ -10,6 +10,8 @@ from engine import clock
 from engine.admin_ops import may_manage, role_holders
 from engine.audit import events_of
 from engine.models import HumanTask, ProcessInstance, TaskStatus, User
+from engine.task_priority import NAMES as PRIORITY_NAMES
+from engine.task_priority import escalation_processes, rank_of
 from web.i18n import bi_text
 from web.queries import event_dict, task_dict
 
@@ -99,8 +101,11 @@ def current_tasks(session: Session, instance: ProcessInstance, manager: bool) ->
         HumanTask.instance_id == instance.id, HumanTask.status.in_((TaskStatus.READY, TaskStatus.SUSPENDED)))
         .order_by(HumanTask.id))
     result = []
+    now, escalations = clock.now(), escalation_processes(session)
     for task in rows:
         info = task_dict(session, task)
+        info["priority"] = PRIORITY_NAMES[rank_of(task, now, escalations)]
+        info["priority_set"] = PRIORITY_NAMES.get(task.priority) if task.priority is not None else ""
         info["reassign_to"] = []
         if manager and task.status == TaskStatus.READY and task.role not in (None, "applicant"):
             info["reassign_to"] = [(u.username, u.display_name or u.username)
