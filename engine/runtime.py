@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
@@ -33,6 +33,7 @@ from engine.models import (
     OutboxMessage,
     ProcessInstance,
     ProcessVersion,
+    TaskDraft,
     TaskStatus,
     User,
 )
@@ -292,6 +293,7 @@ def complete_task(db: Database, task_id: int, user_id: int, data: dict | None) -
         spiff_task.run()
         task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, clock.now(), user.id
         task.assignee_id = user.id
+        session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))  # drafts end with the task
         audit.record(session, "task_completed", user.username, instance.id, task.id,
                      before=instance.status.value, after=None, task=task.name)
         advance(session, instance, version, workflow, user, instance.status.value)

@@ -130,4 +130,4 @@ def unclaim(task_id: int):
     return _claim(task_id, False)
 
 
-from web import inbox_filters, task_page  # noqa: E402,F401  (the task page's and saved filters' routes, on this blueprint)
+from web import inbox_filters, task_drafts, task_page  # noqa: E402,F401  (their routes, on this blueprint)

@@ -18,6 +18,7 @@ from web.forms import build_fields, parse_submission
 from web.inbox import bp
 from web.queries import visible_task
 from web.task_context import form_values, task_page_context
+from web.task_drafts import my_draft
 
 
 def _context(task_id: int) -> dict:
@@ -34,10 +35,12 @@ def _render_task(task_id: int, values: dict | None = None, errors: dict | None =
     """The task page, with the form prefilled from `values` (else the task data) and `errors` shown."""
     ctx = _context(task_id)
     schema = ctx["schema"] or {}
-    prefill = values if values is not None else form_values(schema, ctx["data"])
+    draft = my_draft(task_id) if ctx["may_complete"] else None
+    prefill = values if values is not None else draft[0] if draft else form_values(schema, ctx["data"])
     fields = build_fields(schema, ctx["ui_schema"], prefill, errors) if ctx["may_complete"] else []
     return render_template("inbox/task.html", fields=fields, errors=errors or {}, comment_error=comment_error,
-                           comment_text=comment_text, max_comment=MAX_COMMENT_CHARS, **ctx), status
+                           comment_text=comment_text, max_comment=MAX_COMMENT_CHARS,
+                           draft_saved_at=draft[1] if draft else None, **ctx), status
 
 
 @bp.get("/tasks/<int:task_id>")

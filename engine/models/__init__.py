@@ -6,7 +6,7 @@ from engine.models.comment import TaskComment
 from engine.models.deployment import Deployment, DeploymentFile, ProcessVersion
 from engine.models.evidence import EvidenceFile
 from engine.models.human_task import HumanTask, TaskStatus
-from engine.models.inbox import SavedFilter
+from engine.models.inbox import SavedFilter, TaskDraft
 from engine.models.instance import InstanceStatus, OutboxMessage, ProcessInstance
 from engine.models.obligation import ObligationPeriod
 from engine.models.org import Agency, ApiToken, RoleAssignment, User
@@ -14,5 +14,5 @@ from engine.models.org import Agency, ApiToken, RoleAssignment, User
 __all__ = [
     "Agency", "ApiToken", "AuditEvent", "Deployment", "DeploymentFile", "EvidenceFile", "HumanTask", "InstanceStatus",
     "ObligationPeriod", "OutboxMessage", "ProcessInstance", "ProcessVersion", "RoleAssignment", "SchedulerLease",
-    "SavedFilter", "SimulatedClockState", "TaskComment", "TaskStatus", "User",
+    "SavedFilter", "SimulatedClockState", "TaskComment", "TaskDraft", "TaskStatus", "User",
 ]

@@ -21,3 +21,16 @@ class SavedFilter(Base):
     name: Mapped[str] = mapped_column(String(60))
     query: Mapped[dict] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TaskDraft(Base):
+    """A form saved without completing the task: one per task and user, removed when the task completes."""
+
+    __tablename__ = "task_draft"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    data: Mapped[dict] = mapped_column()
+    saved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,54 @@
+"""Save a task's form as a draft without completing it, or discard the draft (engine/drafts.py). Routes on the
+inbox blueprint; the task page restores the draft when its author reopens the task."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, url_for
+from flask_login import current_user, login_required
+
+from engine.assignment import NotAllowed
+from engine.drafts import discard_draft, draft_of, save_draft
+from engine.runtime import FormInvalid, NotFound, TaskNotReady
+from web.errors import error_response
+from web.extensions import get_db
+from web.inbox import bp
+
+
+def my_draft(task_id: int) -> tuple[dict, object] | None:
+    """(data, saved_at) of my draft of the task, if I have one."""
+    with get_db().sessions() as session:
+        draft = draft_of(session, task_id, current_user.id)
+        return (dict(draft.data), draft.saved_at) if draft else None
+
+
+@bp.post("/tasks/<int:task_id>/draft")
+@login_required
+def save_task_draft(task_id: int):
+    from web.task_page import _submission  # the task page parses the form the same way for submit
+
+    data, instance_id = _submission(task_id)
+    try:
+        save_draft(get_db(), task_id, current_user.id, data)
+    except NotFound:
+        abort(404)
+    except NotAllowed as exc:
+        return error_response(403, str(exc))
+    except TaskNotReady:
+        flash("此任務已不在待辦狀態 This task is no longer ready", "warning")
+        return redirect(url_for("instances.show", instance_id=instance_id), code=303)
+    except FormInvalid as exc:
+        return error_response(400, str(exc))
+    flash("已儲存草稿，尚未送出 Draft saved, not submitted yet", "success")
+    return redirect(url_for("inbox.task", task_id=task_id), code=303)
+
+
+@bp.post("/tasks/<int:task_id>/draft/discard")
+@login_required
+def discard_task_draft(task_id: int):
+    try:
+        gone = discard_draft(get_db(), task_id, current_user.id)
+    except NotFound:
+        abort(404)
+    if gone:
+        flash("已捨棄草稿 Draft discarded", "success")
+    return redirect(url_for("inbox.task", task_id=task_id), code=303)
