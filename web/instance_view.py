@@ -29,6 +29,9 @@ ACTIONS = {
     "task_unclaimed": ("退回任務", "Task unclaimed"),
     "task_reassigned": ("改派任務", "Task reassigned"),
     "task_commented": ("留言", "Comment"),
+    "task_priority_set": ("設定優先順序", "Priority set"),
+    "task_draft_saved": ("儲存草稿", "Draft saved"),
+    "task_draft_discarded": ("捨棄草稿", "Draft discarded"),
     "timer_fired": ("計時器觸發", "Timer fired"),
     "message_received": ("收到訊息", "Message received"),
     "obligation_opened": ("義務期別開啟", "Obligation period opened"),
@@ -38,7 +41,8 @@ ACTIONS = {
 }
 DETAIL_LABELS = {
     "reason": ("原因", "Reason"), "text": ("內容", "Text"), "from_user": ("原處理人", "From"),
-    "to_user": ("新處理人", "To"), "error": ("錯誤", "Error"), "period": ("期別", "Period"),
+    "to_user": ("新處理人", "To"), "from_priority": ("原優先順序", "Priority was"),
+    "to_priority": ("新優先順序", "Priority now"), "error": ("錯誤", "Error"), "period": ("期別", "Period"),
     "obligation": ("義務", "Obligation"), "message": ("訊息", "Message"), "due_at": ("到期", "Due"),
     "clause": ("條文", "Clause"), "role": ("角色", "Role"), "user": ("使用者", "User"), "agency": ("機關", "Agency"),
     "late": ("逾期開啟", "Opened late"), "from_instance": ("來源案件", "From instance"),
