@@ -192,3 +192,21 @@ def test_inbox_page_rows_carry_the_same_priority_as_the_filter(org_db, users, si
         for name, rank in task_priority.PRIORITIES.items():
             ids = {r.task.id for r in inbox_page(session, unit, InboxQuery(priority=name))}
             assert ids == {tid for tid, r in by_rank.items() if r == rank}
+
+
+def test_api_lists_instances_started_between_and_refuses_a_bad_date(client, org_db, users, sim_clock, token_for):
+    sim_clock.set(dt.datetime(2026, 3, 1, 16, 30, tzinfo=dt.UTC))  # 2 March in Taipei
+    march_2 = apply(org_db, users)
+    sim_clock.set(dt.datetime(2026, 3, 10, 1, 0, tzinfo=dt.UTC))
+    march_10 = apply(org_db, users)
+    headers = token_for("dsw.admin")
+    answer = client.get("/api/v1/process-instances?started_from=2026-03-02&started_to=2026-03-02", headers=headers)
+    assert [i["id"] for i in answer.get_json()["items"]] == [march_2] and answer.get_json()["total"] == 1
+    later = client.get("/api/v1/process-instances?started_from=2026-03-03", headers=headers).get_json()
+    assert [i["id"] for i in later["items"]] == [march_10]
+    bad = client.get("/api/v1/process-instances?started_to=March", headers=headers)
+    assert bad.status_code == 400 and bad.get_json()["error"]["details"]["fields"] == {
+        "started_to": "a date YYYY-MM-DD"}
+    spec = client.get("/api/v1/openapi.json").get_json()
+    names = [p["name"] for p in spec["paths"]["/process-instances"]["get"]["parameters"]]
+    assert {"started_from", "started_to"} <= set(names)

@@ -117,7 +117,9 @@ def _instance_paths() -> dict:
                             ("process_id",)))["content"]
     listing = [_query("process_id", STR), _query("agency", STR),
                _query("status", {"enum": list(INSTANCE_STATUSES)}), _query("page", INT),
-               _query("per_page", INT)]
+               _query("per_page", INT),
+               _query("started_from", {"type": "string", "format": "date"}, "started on or after (Asia/Taipei)"),
+               _query("started_to", {"type": "string", "format": "date"}, "started on or before (Asia/Taipei)")]
     return {
         "/process-instances": {
             "post": _op("Start a process", "201", _ref("Instance"), errors=("403", "404", "422"),
