@@ -46,6 +46,10 @@ class ReasonRequired(ValueError):
     """Cancelling needs a reason (kept in the audit log)."""
 
 
+class PriorityInvalid(ValueError):
+    """Not one of the task priorities."""
+
+
 def may_manage(session: Session, user: User, instance: ProcessInstance) -> bool:
     """Whether the user may suspend, resume, cancel or reassign in this instance."""
     roles = active_roles(session, user.id)
@@ -172,7 +176,7 @@ def set_task_priority(db: Database, task_id: int, user_id: int, priority: str | 
     """Set a ready or suspended task's priority (`urgent`, `high`, `normal`, `low`); empty = derived again."""
     name = (priority or "").strip() or None
     if name is not None and name not in PRIORITIES:
-        raise ValueError(f"priority must be one of {', '.join(PRIORITIES)} (or empty for automatic)")
+        raise PriorityInvalid(f"priority must be one of {', '.join(PRIORITIES)} (or empty for automatic)")
     instance_id = _task_instance_id(db, task_id)
     with db.transaction() as session:
         instance, user = _locked_for_manager(session, instance_id, user_id)

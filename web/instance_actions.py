@@ -33,7 +33,7 @@ def _run(instance_id: int, action: str, operation, *args):
         return error_response(403, str(exc))
     except admin_ops.InvalidTransition as exc:
         return error_response(409, str(exc))
-    except (admin_ops.ReasonRequired, ValueError) as exc:
+    except (admin_ops.ReasonRequired, admin_ops.PriorityInvalid) as exc:
         flash(str(exc), "error")
     except TaskNotReady:
         flash("此任務已不在待辦狀態 This task is no longer ready", "warning")

@@ -1,5 +1,5 @@
 """Save a task's form as a draft without completing it, or discard the draft (engine/drafts.py). Routes on the
-inbox blueprint; the task page restores the draft when its author reopens the task."""
+inbox blueprint; the task page (web/task_page.py) restores the draft when its author reopens the task."""
 
 from __future__ import annotations
 
@@ -7,26 +7,18 @@ from flask import abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from engine.assignment import NotAllowed
-from engine.drafts import discard_draft, draft_of, save_draft
+from engine.drafts import discard_draft, save_draft
 from engine.runtime import FormInvalid, NotFound, TaskNotReady
 from web.errors import error_response
 from web.extensions import get_db
 from web.inbox import bp
-
-
-def my_draft(task_id: int) -> tuple[dict, object] | None:
-    """(data, saved_at) of my draft of the task, if I have one."""
-    with get_db().sessions() as session:
-        draft = draft_of(session, task_id, current_user.id)
-        return (dict(draft.data), draft.saved_at) if draft else None
+from web.task_page import _submission as parsed_form  # the form parsed exactly as for submitting
 
 
 @bp.post("/tasks/<int:task_id>/draft")
 @login_required
 def save_task_draft(task_id: int):
-    from web.task_page import _submission  # the task page parses the form the same way for submit
-
-    data, instance_id = _submission(task_id)
+    data, instance_id = parsed_form(task_id)
     try:
         save_draft(get_db(), task_id, current_user.id, data)
     except NotFound:

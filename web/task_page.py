@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from engine import clock
 from engine.assignment import NotAllowed
 from engine.comments import MAX_COMMENT_CHARS, CommentInvalid, add_comment
+from engine.drafts import draft_of
 from engine.inspect import task_details
 from engine.models import User
 from engine.runtime import FormInvalid, NotFound, TaskNotReady, complete_task
@@ -18,7 +19,6 @@ from web.forms import build_fields, parse_submission
 from web.inbox import bp
 from web.queries import visible_task
 from web.task_context import form_values, task_page_context
-from web.task_drafts import my_draft
 
 
 def _context(task_id: int) -> dict:
@@ -28,6 +28,13 @@ def _context(task_id: int) -> dict:
             return task_page_context(session, session.get(User, current_user.id), task_id)
     except NotFound:
         abort(404)
+
+
+def my_draft(task_id: int) -> tuple[dict, object] | None:
+    """(data, saved_at) of my draft of the task (web/task_drafts.py saves it), if I have one."""
+    with get_db().sessions() as session:
+        draft = draft_of(session, task_id, current_user.id)
+        return (dict(draft.data), draft.saved_at) if draft else None
 
 
 def _render_task(task_id: int, values: dict | None = None, errors: dict | None = None, status: int = 200,
