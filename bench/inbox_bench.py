@@ -33,7 +33,7 @@ SCHEMA = "inbox_bench"
 CHUNK = 10_000
 TASKS_PER_INSTANCE = 4
 PAGES = ("/", "/?tab=assigned", "/?tab=claimable", "/?tab=completed", "/?tab=all", "/?overdue=1",
-         "/?sort=process", "/?due_by=2026-12-01", "/?page=60")
+         "/?sort=process", "/?due_by=2026-12-01", "/?page=60", "/?sort=priority", "/?priority=urgent")
 NOW = dt.datetime(2026, 11, 29, 4, 0, tzinfo=dt.UTC)
 
 

@@ -27,9 +27,10 @@ from engine.assignment import (
 from engine.db import Database
 from engine.locking import InstanceNotFound, lock_instance
 from engine.models import HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, RoleAssignment, TaskStatus, User
-from engine.runtime import FINISHED, HostContext, NotFound, TaskNotReady, _advance, deliver_messages
+from engine.runtime import FINISHED, HostContext, NotFound, TaskNotReady, advance, deliver_messages
 from engine.scripts import script_engine
 from engine.state import load_workflow
+from engine.task_priority import NAMES, PRIORITIES
 
 AGENCY_MANAGER_ROLE = "agency_admin"
 MASTER_MANAGER_ROLE = "master_admin"
@@ -43,6 +44,10 @@ class InvalidTransition(Exception):
 
 class ReasonRequired(ValueError):
     """Cancelling needs a reason (kept in the audit log)."""
+
+
+class PriorityInvalid(ValueError):
+    """Not one of the task priorities."""
 
 
 def may_manage(session: Session, user: User, instance: ProcessInstance) -> bool:
@@ -105,7 +110,7 @@ def resume_instance(db: Database, instance_id: int, user_id: int, reason: str | 
         workflow = load_workflow(version, instance.state_json, script_engine(HostContext(session, instance, user)))
         audit.record(session, "instance_resumed", user.username, instance.id, before=InstanceStatus.SUSPENDED.value,
                      reason=_clean_reason(reason, False))
-        _advance(session, instance, version, workflow, user, InstanceStatus.SUSPENDED.value)
+        advance(session, instance, version, workflow, user, InstanceStatus.SUSPENDED.value)
     deliver_messages(db)
 
 
@@ -165,3 +170,20 @@ def reassign_task(db: Database, task_id: int, user_id: int, to_username: str) ->
         task.assignee_id = target.id
         audit.record(session, "task_reassigned", user.username, instance.id, task.id, task=task.name,
                      from_user=previous.username if previous else None, to_user=target.username)
+
+
+def set_task_priority(db: Database, task_id: int, user_id: int, priority: str | None) -> None:
+    """Set a ready or suspended task's priority (`urgent`, `high`, `normal`, `low`); empty = derived again."""
+    name = (priority or "").strip() or None
+    if name is not None and name not in PRIORITIES:
+        raise PriorityInvalid(f"priority must be one of {', '.join(PRIORITIES)} (or empty for automatic)")
+    instance_id = _task_instance_id(db, task_id)
+    with db.transaction() as session:
+        instance, user = _locked_for_manager(session, instance_id, user_id)
+        task = session.get(HumanTask, task_id, populate_existing=True)
+        if task.status not in (TaskStatus.READY, TaskStatus.SUSPENDED):
+            raise TaskNotReady(f"task {task_id} is {task.status.value}, no longer ready")
+        previous = NAMES.get(task.priority) if task.priority is not None else None
+        task.priority = PRIORITIES[name] if name else None
+        audit.record(session, "task_priority_set", user.username, instance.id, task.id, task=task.name,
+                     from_priority=previous, to_priority=name)

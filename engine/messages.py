@@ -15,7 +15,7 @@ from engine import audit, clock
 from engine.db import Database
 from engine.locking import InstanceNotFound, lock_instance
 from engine.models import Agency, OutboxMessage, ProcessInstance, ProcessVersion, User
-from engine.runtime import FINISHED, SYSTEM_ACTOR, HostContext, _advance, new_instance_row
+from engine.runtime import FINISHED, SYSTEM_ACTOR, HostContext, advance, new_instance_row
 from engine.scripts import script_engine
 from engine.specs import latest_versions
 from engine.state import load_event, load_workflow, new_workflow
@@ -60,7 +60,7 @@ def _to_waiting(db: Database, message_id: int, name: str) -> bool:
                 return True
             audit.record(session, "message_received", SYSTEM_ACTOR, instance.id, message=name,
                          from_instance=message.instance_id)
-            _advance(session, instance, version, workflow, None, instance.status.value)
+            advance(session, instance, version, workflow, None, instance.status.value)
             return True
     return False
 
@@ -81,7 +81,7 @@ def _to_new_instance(db: Database, message_id: int, name: str) -> bool:
         workflow.send_event(load_event(message.event_json))
         audit.record(session, "instance_started", SYSTEM_ACTOR, instance.id, after="running",
                      process_id=versions[0].process_id, by_message=name, from_instance=message.instance_id)
-        _advance(session, instance, versions[0], workflow, starter, "running")
+        advance(session, instance, versions[0], workflow, starter, "running")
     return True
 
 

@@ -22,7 +22,7 @@ from engine.diff import load_specs
 from engine.human_tasks import _new_row
 from engine.locking import InstanceNotFound, lock_instance
 from engine.models import HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus, User
-from engine.runtime import FINISHED, HostContext, NotFound, _advance, deliver_messages
+from engine.runtime import FINISHED, HostContext, NotFound, advance, deliver_messages
 from engine.scripts import script_engine
 from engine.state import dump_state, load_workflow
 from engine.validation import SERIALIZER
@@ -186,7 +186,7 @@ def migrate_instance(db: Database, instance_id: int, version_no: int, actor_id: 
         audit.record(session, "instance_migrated", actor.username if actor else None, instance.id,
                      before=before, after=before, from_version=check.from_version, to_version=target.deployment_id,
                      restarted=check.restarted)
-        _advance(session, instance, target, workflow, actor, before)
+        advance(session, instance, target, workflow, actor, before)
         _refresh_changed_rows(session, instance, target, workflow, set(check.changed))
         check.migrated, check.status = True, instance.status.value
     deliver_messages(db)

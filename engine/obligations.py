@@ -189,9 +189,12 @@ def _status_of(row: ObligationPeriod | None, instance: ProcessInstance | None, p
         return ("scheduled" if period.opens_at > now else "missed"), None, period.due_at < now
     if row.fulfilled_at is not None:
         return "done", row.fulfilled_at, row.fulfilled_at > period.due_at
-    if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED):
+    if instance.status == InstanceStatus.COMPLETED:
         ended = instance.ended_at
         return "done", ended, bool(ended and ended > period.due_at)
+    if instance.status == InstanceStatus.CANCELLED:
+        # A manager ended it: the obligation was NOT met, and the period is never opened again (unique key).
+        return "cancelled", None, now > period.due_at
     return ("late" if now > period.due_at else "open"), None, now > period.due_at
 
 

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock, task_files
@@ -33,6 +33,7 @@ from engine.models import (
     OutboxMessage,
     ProcessInstance,
     ProcessVersion,
+    TaskDraft,
     TaskStatus,
     User,
 )
@@ -136,9 +137,13 @@ def _waits_for(workflow: BpmnWorkflow) -> str | None:
     return "|" + "|".join(names) + "|" if names else None
 
 
-def _advance(session: Session, instance: ProcessInstance, version: ProcessVersion, workflow: BpmnWorkflow,
-             actor: User | None, before: str | None) -> None:
-    """Run the workflow forward and save everything about it in the current transaction."""
+def advance(session: Session, instance: ProcessInstance, version: ProcessVersion, workflow: BpmnWorkflow,
+            actor: User | None, before: str | None) -> None:
+    """Run the workflow forward and save everything about it in the current transaction.
+
+    The one way to move a loaded workflow on (start, completion, timer, message, resume, migration): the caller
+    holds the instance lock and passes the instance status it found (`before`) so a change is audited.
+    """
     try:
         _run_engine(workflow)
         instance.error_message = None
@@ -195,7 +200,7 @@ def start_in_session(session: Session, version: ProcessVersion, agency: Agency, 
     who = user.username if user else SYSTEM_ACTOR
     audit.record(session, "instance_started", who, instance.id, after="running",
                  process_id=version.process_id, version=version.deployment_id)
-    _advance(session, instance, version, workflow, user, "running")
+    advance(session, instance, version, workflow, user, "running")
     return instance
 
 
@@ -232,7 +237,7 @@ def fire_timers(db: Database, instance_id: int) -> bool:
         workflow = load_workflow(version, instance.state_json, script_engine(HostContext(session, instance, None)))
         audit.record(session, "timer_fired", SYSTEM_ACTOR, instance.id, before=instance.status.value,
                      due_at=due.isoformat())
-        _advance(session, instance, version, workflow, None, instance.status.value)
+        advance(session, instance, version, workflow, None, instance.status.value)
     deliver_messages(db)
     return True
 
@@ -321,9 +326,10 @@ def _complete_in_session(session: Session, instance: ProcessInstance, task: Huma
     spiff_task.run()
     task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, clock.now(), user.id
     task.assignee_id = user.id
+    session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))  # drafts end with the task
     audit.record(session, "task_completed", user.username, instance.id, task.id,
                  before=instance.status.value, after=None, task=task.name)
-    _advance(session, instance, version, workflow, user, instance.status.value)
+    advance(session, instance, version, workflow, user, instance.status.value)
 
 
 def claim_task(db: Database, task_id: int, user_id: int, claim: bool = True) -> None:

@@ -8,12 +8,16 @@ from dataclasses import dataclass, field
 
 from engine.obligations import PeriodStatus, period_dict
 
-STATUS_ORDER = ("late", "missed", "open", "done", "scheduled")
+STATUS_ORDER = ("late", "missed", "cancelled", "open", "done", "scheduled")
+CELL_KEYS = ("late", "missed", "cancelled", "open", "done", "done_late", "scheduled")  # legend and summary columns
+ATTENTION = ("late", "missed", "cancelled", "open")
 STATUS_LABELS = {
     "late": ("逾期", "Late"), "missed": ("未開啟", "Missed"), "open": ("進行中", "Open"),
     "done": ("已完成", "Done"), "done_late": ("逾期完成", "Done late"), "scheduled": ("排定", "Scheduled"),
+    "cancelled": ("已撤銷", "Cancelled"),
 }
-STATUS_ICONS = {"late": "!", "missed": "✕", "open": "…", "done": "✓", "done_late": "✓", "scheduled": "○"}
+STATUS_ICONS = {"late": "!", "missed": "✕", "open": "…", "done": "✓", "done_late": "✓", "scheduled": "○",
+                "cancelled": "⊘"}
 
 
 @dataclass
@@ -44,7 +48,7 @@ class AgencyGrid:
 
     @property
     def needs_attention(self) -> int:
-        return self.counts["late"] + self.counts["missed"]
+        return self.counts["late"] + self.counts["missed"] + self.counts["cancelled"]
 
 
 def cell_status(item: dict) -> str:
@@ -114,7 +118,7 @@ def agency_grids(statuses: list[PeriodStatus], year: int, order: list[str]) -> l
 
 
 def attention_list(statuses: list[PeriodStatus]) -> list[dict]:
-    """Late, then missed, then open periods (whatever their year), earliest due first."""
+    """Late, then missed, then cancelled (not met), then open periods (whatever their year), earliest due first."""
     rows = [period_dict(s) | {"title": s.obligation.title, "process_id": s.obligation.process_id}
-            for s in statuses if s.status in ("late", "missed", "open")]
+            for s in statuses if s.status in ATTENTION]
     return sorted(rows, key=lambda r: (STATUS_ORDER.index(r["status"]), r["due_at"], r["agency"]))

@@ -15,8 +15,17 @@ from engine import clock, obligations
 from engine.assignment import visible_agencies
 from engine.calendar import local_date
 from engine.models import User
-from web.compliance_grid import STATUS_ICONS, STATUS_LABELS, STATUS_ORDER, agency_grids, attention_list
+from web.compliance_chart import chart_data
+from web.compliance_grid import (
+    CELL_KEYS,
+    STATUS_ICONS,
+    STATUS_LABELS,
+    STATUS_ORDER,
+    agency_grids,
+    attention_list,
+)
 from web.extensions import get_db
+from workflows.open_findings import open_findings
 
 bp = Blueprint("dashboard", __name__)
 MONTHS = tuple(range(1, 13))
@@ -39,13 +48,18 @@ def index():
         code = (request.args.get("agency") or "").upper()
         chosen = [a for a in visible if a.code == code] or visible  # an agency you may not see: all of yours
         statuses = obligations.period_statuses(session, chosen)
-        order = [o.id for o in obligations.definitions(session).obligations]
+        defs = obligations.definitions(session).obligations
+        order = [o.id for o in defs]
         agencies = [(a.code, a.name, a.approved_on) for a in visible]
+        found = open_findings(session, [a.id for a in chosen])
+        findings = [(a.code, a.name, found[a.id]) for a in chosen if a.id in found]
     grids = agency_grids(statuses, year, order)
+    chart = chart_data(statuses, year, {o.id: o.title for o in defs}, {code: name for code, name, _ in agencies})
     counts = collections.Counter(s.status for s in statuses)
     return render_template(
         "dashboard/index.html", counts=counts, attention=attention_list(statuses), grids=grids,
         show_grids=grids if len(grids) <= MAX_GRIDS else [], statuses=STATUS_ORDER, labels=STATUS_LABELS,
+        cell_keys=CELL_KEYS, chart=chart, findings=findings,
         icons=STATUS_ICONS, agencies=agencies, agency=chosen[0].code if code and len(chosen) == 1 else None, year=year,
         months=MONTHS, now=clock.now(), simulated=clock.current().simulated,
         upcoming=[obligations.period_dict(s) | {"title": s.obligation.title} for s in statuses

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.task_files import FILE_FORMAT
+from web import form_rows
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
@@ -51,6 +52,7 @@ class FormField:
     pattern: str | None = None
     rows: int | None = None
     accept: str | None = None  # file fields: the accepted file-name endings
+    table: Any = None  # a list-of-rows field's web.form_rows.RowsLayout
 
     @property
     def input_id(self) -> str:
@@ -143,11 +145,14 @@ def _options_for(prop: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _shape(prop: Mapping[str, Any]) -> str:
-    """Classify a property as ``scalar``, ``choices`` (enum array), ``lines`` (scalar array) or ``other``."""
+    """Classify a property as ``scalar``, ``choices`` (enum array), ``lines`` (scalar array), ``rows`` (array of
+    flat objects, web/form_rows.py) or ``other``."""
     kind = _prop_type(prop)
     if kind == "array":
         if _enum_options(_items(prop)):
             return "choices"
+        if form_rows.item_schema(prop) is not None:
+            return "rows"
         return "lines" if _prop_type(_items(prop)) in {"string", "integer", "number"} else "other"
     return "other" if kind == "object" or "properties" in prop else "scalar"
 
@@ -156,7 +161,7 @@ def _default_widget(prop: Mapping[str, Any]) -> str:
     """The widget implied by the schema alone."""
     shape = _shape(prop)
     if shape != "scalar":
-        return {"choices": "checkboxes", "lines": "textarea"}.get(shape, "readonly")
+        return {"choices": "checkboxes", "lines": "textarea", "rows": "rows"}.get(shape, "readonly")
     kind = _prop_type(prop)
     if _enum_options(prop):
         return "select"
@@ -169,7 +174,7 @@ def _default_widget(prop: Mapping[str, Any]) -> str:
 
 def _override_ok(wanted: str, default: str, prop: Mapping[str, Any]) -> bool:
     """Whether a ``ui:widget`` override makes sense for this property's shape."""
-    if default == "readonly" or wanted not in WIDGETS:
+    if default in ("readonly", "rows") or wanted not in WIDGETS:
         return False
     if wanted == "hidden":
         return True
@@ -275,6 +280,8 @@ def build_fields(schema: Mapping[str, Any], ui_schema: Mapping[str, Any] | None,
         form_field.required = name in required
         form_field.value = data[name] if name in data else prop.get("default")
         form_field.error = errors.get(name)
+        if form_field.widget == "rows":
+            form_field.table = form_rows.layout(prop, _ui_for(root_ui, name), form_field.value)
         fields.append(form_field)
     return fields
 
@@ -306,6 +313,8 @@ def _parse_value(prop: Mapping[str, Any], form: MultiDict[str, str], name: str) 
     shape = _shape(prop)
     if shape == "choices":
         return [_coerce(_items(prop), raw) for raw in form.getlist(name) if raw != ""]
+    if shape == "rows":
+        return form_rows.parse_rows(name, form_rows.item_schema(prop), form)
     if _prop_type(prop) == "boolean":
         return any(raw.strip().lower() in _TRUTHY for raw in form.getlist(name))
     raw = form.get(name)

@@ -13,6 +13,9 @@ from flask_login import current_user, login_required
 from engine.assignment import NotAllowed
 from engine.models import User
 from engine.runtime import NotFound, TaskNotReady, claim_task
+from engine.saved_filters import filters_of
+from engine.task_priority import NAMES as PRIORITY_NAMES
+from engine.task_priority import PRIORITIES
 from web.extensions import get_db
 from web.inbox_queries import ORDERS, PER_PAGE, SORTS, TABS, InboxQuery, inbox_page, process_catalogue, tab_counts
 from web.paging import page_arg
@@ -27,6 +30,8 @@ TAB_LABELS = {
     "completed": ("已完成", "Completed"),
     "all": ("全部", "All visible"),
 }
+PRIORITY_LABELS = {"urgent": ("緊急", "Urgent"), "high": ("高", "High"), "normal": ("一般", "Normal"),
+                   "low": ("低", "Low")}
 # Old addresses (?scope=&status=) still land on the matching tab.
 LEGACY_TABS = {("mine", "ready"): "todo", ("mine", "completed"): "completed", ("all", "ready"): "all"}
 
@@ -54,15 +59,18 @@ def inbox_query() -> InboxQuery:
     tab = _choice("tab", TABS, legacy)
     sort = _choice("sort", SORTS, "completed" if tab == "completed" else "due")
     order = _choice("order", ORDERS, "desc" if sort in ("completed", "created") else "asc")
+    priority = request.args.get("priority")
     return InboxQuery(tab=tab, process_id=(request.args.get("process_id") or None), due_by=_date_arg("due_by"),
-                      overdue=request.args.get("overdue") in ("1", "on", "true"), sort=sort, order=order,
+                      overdue=request.args.get("overdue") in ("1", "on", "true"),
+                      priority=priority if priority in PRIORITIES else None, sort=sort, order=order,
                       page=page_arg())
 
 
 def query_args(spec: InboxQuery, **changes) -> dict:
     """The query string of an inbox view (defaults left out), with some values changed."""
     args = {"tab": spec.tab, "process_id": spec.process_id, "due_by": spec.due_by.isoformat() if spec.due_by else None,
-            "overdue": "1" if spec.overdue else None, "sort": spec.sort, "order": spec.order}
+            "overdue": "1" if spec.overdue else None, "priority": spec.priority, "sort": spec.sort,
+            "order": spec.order}
     args.update(changes)
     return {k: v for k, v in args.items() if v not in (None, "")}
 
@@ -74,12 +82,14 @@ def index():
     with get_db().sessions() as session:
         user = _me(session)
         counts = tab_counts(session, user, spec)
-        rows = [(task_dict(session, r.task), r.may_claim, r.may_unclaim) for r in inbox_page(session, user, spec)]
+        rows = [(task_dict(session, r.task) | {"priority": PRIORITY_NAMES[r.priority]}, r.may_claim, r.may_unclaim)
+                for r in inbox_page(session, user, spec)]
         processes = [p for p in process_catalogue(session) if p["is_executable"]]
+        saved = [(f.id, f.name, f.query) for f in filters_of(session, user.id)]
     pages = max(1, -(-counts[spec.tab] // PER_PAGE))
     return render_template("inbox/index.html", rows=rows, counts=counts, spec=spec, pages=pages,
                            tab_labels=TAB_LABELS, processes=processes, query_args=query_args,
-                           here=request.full_path.rstrip("?"))
+                           here=request.full_path.rstrip("?"), saved_filters=saved, priority_labels=PRIORITY_LABELS)
 
 
 def _safe_next(target: str | None, fallback: str) -> str:
@@ -120,4 +130,4 @@ def unclaim(task_id: int):
     return _claim(task_id, False)
 
 
-from web import task_page  # noqa: E402,F401  (the task page's routes, on this blueprint)
+from web import inbox_filters, task_drafts, task_page  # noqa: E402,F401  (their routes, on this blueprint)

@@ -13,9 +13,10 @@ from engine import clock
 from engine.assignment import APPLICANT, DELEGATING_ROLES, candidate_pairs, holds_master_role
 from engine.calendar import end_of_day
 from engine.models import Agency, HumanTask, ProcessInstance, ProcessVersion, TaskStatus, User
+from engine.task_priority import PRIORITIES, escalation_processes, rank_expression, rank_of
 
 TABS = ("todo", "assigned", "claimable", "completed", "all")
-SORTS = ("due", "created", "process", "title", "completed")
+SORTS = ("due", "priority", "created", "process", "title", "completed")
 ORDERS = ("asc", "desc")
 PER_PAGE = 50
 
@@ -28,13 +29,14 @@ class InboxQuery:
     process_id: str | None = None
     due_by: dt.date | None = None
     overdue: bool = False
+    priority: str | None = None  # one of engine.task_priority.PRIORITIES
     sort: str = "due"
     order: str = "asc"
     page: int = 1
 
     @property
     def filtered(self) -> bool:
-        return bool(self.process_id or self.due_by or self.overdue)
+        return bool(self.process_id or self.due_by or self.overdue or self.priority)
 
 
 @dataclass
@@ -44,6 +46,7 @@ class InboxRow:
     task: HumanTask
     may_claim: bool
     may_unclaim: bool
+    priority: int = 3
 
 
 def _pairs(session: Session, user: User) -> set[tuple[int, str]]:
@@ -52,6 +55,17 @@ def _pairs(session: Session, user: User) -> set[tuple[int, str]]:
     if user.id not in cache:
         cache[user.id] = candidate_pairs(session, user.id)
     return cache[user.id]
+
+
+def _escalations(session: Session) -> tuple[str, ...]:
+    """The escalation processes (their tasks are urgent), read once per session."""
+    if "escalations" not in session.info:
+        session.info["escalations"] = escalation_processes(session)
+    return session.info["escalations"]
+
+
+def _rank(session: Session):
+    return rank_expression(clock.now(), _escalations(session))
 
 
 def _started_by(user_id: int) -> Select:
@@ -110,7 +124,9 @@ def _tab_condition(session: Session, user: User, tab: str, pairs: set[tuple[int,
     return _mine(pairs, user.id)
 
 
-def _filtered(query: Select, spec: InboxQuery) -> Select:
+def _filtered(session: Session, query: Select, spec: InboxQuery) -> Select:
+    if spec.priority in PRIORITIES:
+        query = query.where(_rank(session) == PRIORITIES[spec.priority])
     if spec.process_id:
         query = query.where(HumanTask.process_id == spec.process_id)
     if spec.due_by:
@@ -121,8 +137,12 @@ def _filtered(query: Select, spec: InboxQuery) -> Select:
     return query
 
 
-def _ordered(query: Select, spec: InboxQuery) -> Select:
+def _ordered(session: Session, query: Select, spec: InboxQuery) -> Select:
     desc = spec.order == "desc"
+    if spec.sort == "priority":
+        rank = _rank(session)
+        keys = [rank.desc() if desc else rank.asc(), HumanTask.due_at.is_(None), HumanTask.due_at]
+        return query.order_by(*keys, HumanTask.created_at, HumanTask.id)
     column = {"created": HumanTask.created_at, "process": HumanTask.process_id, "title": HumanTask.title,
               "completed": HumanTask.completed_at}.get(spec.sort, HumanTask.due_at)
     keys = [column.is_(None), column.desc() if desc else column.asc()]  # no due date: always last
@@ -133,7 +153,7 @@ def _ordered(query: Select, spec: InboxQuery) -> Select:
 
 def _base(session: Session, user: User, spec: InboxQuery, pairs: set[tuple[int, str]], column) -> Select:
     query = select(column).select_from(HumanTask).where(_tab_condition(session, user, spec.tab, pairs))
-    return _filtered(query, spec)
+    return _filtered(session, query, spec)
 
 
 def tab_counts(session: Session, user: User, spec: InboxQuery) -> dict[str, int]:
@@ -151,15 +171,17 @@ def tab_counts(session: Session, user: User, spec: InboxQuery) -> dict[str, int]
 def inbox_page(session: Session, user: User, spec: InboxQuery) -> list[InboxRow]:
     """One page of the tab's tasks, sorted, each marked with whether I may claim or unclaim it here."""
     pairs = _pairs(session, user)
-    query = _ordered(_base(session, user, spec, pairs, HumanTask), spec)
+    query = _ordered(session, _base(session, user, spec, pairs, HumanTask), spec)
     tasks = list(session.scalars(query.limit(PER_PAGE).offset((max(spec.page, 1) - 1) * PER_PAGE)))
     mine = set(session.scalars(_started_by(user.id).where(ProcessInstance.id.in_({t.instance_id for t in tasks}))))
     result = []
+    now, escalations = clock.now(), _escalations(session)
     for task in tasks:
         team_task = task.status == TaskStatus.READY and task.role not in (None, APPLICANT)
         may_claim = (team_task and task.assignee_id is None and (task.agency_id, task.role) in pairs
                      and task.instance_id not in mine)
-        result.append(InboxRow(task, may_claim, team_task and task.assignee_id == user.id))
+        result.append(InboxRow(task, may_claim, team_task and task.assignee_id == user.id,
+                               rank_of(task, now, escalations)))
     return result
 
 

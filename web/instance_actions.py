@@ -19,6 +19,7 @@ DONE = {
     "resume": "已恢復案件 Instance resumed",
     "cancel": "已取消案件 Instance cancelled",
     "reassign": "已改派任務 Task reassigned",
+    "priority": "已設定優先順序 Priority set",
 }
 
 
@@ -32,7 +33,7 @@ def _run(instance_id: int, action: str, operation, *args):
         return error_response(403, str(exc))
     except admin_ops.InvalidTransition as exc:
         return error_response(409, str(exc))
-    except admin_ops.ReasonRequired as exc:
+    except (admin_ops.ReasonRequired, admin_ops.PriorityInvalid) as exc:
         flash(str(exc), "error")
     except TaskNotReady:
         flash("此任務已不在待辦狀態 This task is no longer ready", "warning")
@@ -68,10 +69,25 @@ def reassign(instance_id: int, task_id: int):
     return _run(instance_id, "reassign", _reassign_in, instance_id, task_id, request.form.get("to", ""))
 
 
-def _reassign_in(db, instance_id: int, task_id: int, to_username: str) -> None:
-    """Reassign, refusing a task id that belongs to another instance than the page's (404, never a mix-up)."""
+@bp.post("/instances/<int:instance_id>/tasks/<int:task_id>/priority")
+@login_required
+def set_priority(instance_id: int, task_id: int):
+    return _run(instance_id, "priority", _priority_in, instance_id, task_id, request.form.get("priority", ""))
+
+
+def _task_of(db, instance_id: int, task_id: int) -> None:
+    """Refuse a task id that belongs to another instance than the page's (404, never a mix-up)."""
     with db.sessions() as session:
         task = session.get(HumanTask, task_id)
         if task is None or task.instance_id != instance_id:
             raise NotFound(f"task {task_id} not found")
+
+
+def _reassign_in(db, instance_id: int, task_id: int, to_username: str) -> None:
+    _task_of(db, instance_id, task_id)
     admin_ops.reassign_task(db, task_id, current_user.id, to_username)
+
+
+def _priority_in(db, instance_id: int, task_id: int, priority: str) -> None:
+    _task_of(db, instance_id, task_id)
+    admin_ops.set_task_priority(db, task_id, current_user.id, priority)

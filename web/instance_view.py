@@ -10,6 +10,8 @@ from engine import clock
 from engine.admin_ops import may_manage, role_holders
 from engine.audit import events_of
 from engine.models import HumanTask, ProcessInstance, TaskStatus, User
+from engine.task_priority import NAMES as PRIORITY_NAMES
+from engine.task_priority import escalation_processes, rank_of
 from web.i18n import bi_text
 from web.queries import event_dict, task_dict
 
@@ -27,6 +29,9 @@ ACTIONS = {
     "task_unclaimed": ("退回任務", "Task unclaimed"),
     "task_reassigned": ("改派任務", "Task reassigned"),
     "task_commented": ("留言", "Comment"),
+    "task_priority_set": ("設定優先順序", "Priority set"),
+    "task_draft_saved": ("儲存草稿", "Draft saved"),
+    "task_draft_discarded": ("捨棄草稿", "Draft discarded"),
     "timer_fired": ("計時器觸發", "Timer fired"),
     "message_received": ("收到訊息", "Message received"),
     "obligation_opened": ("義務期別開啟", "Obligation period opened"),
@@ -36,7 +41,8 @@ ACTIONS = {
 }
 DETAIL_LABELS = {
     "reason": ("原因", "Reason"), "text": ("內容", "Text"), "from_user": ("原處理人", "From"),
-    "to_user": ("新處理人", "To"), "error": ("錯誤", "Error"), "period": ("期別", "Period"),
+    "to_user": ("新處理人", "To"), "from_priority": ("原優先順序", "Priority was"),
+    "to_priority": ("新優先順序", "Priority now"), "error": ("錯誤", "Error"), "period": ("期別", "Period"),
     "obligation": ("義務", "Obligation"), "message": ("訊息", "Message"), "due_at": ("到期", "Due"),
     "clause": ("條文", "Clause"), "role": ("角色", "Role"), "user": ("使用者", "User"), "agency": ("機關", "Agency"),
     "late": ("逾期開啟", "Opened late"), "from_instance": ("來源案件", "From instance"),
@@ -99,8 +105,11 @@ def current_tasks(session: Session, instance: ProcessInstance, manager: bool) ->
         HumanTask.instance_id == instance.id, HumanTask.status.in_((TaskStatus.READY, TaskStatus.SUSPENDED)))
         .order_by(HumanTask.id))
     result = []
+    now, escalations = clock.now(), escalation_processes(session)
     for task in rows:
         info = task_dict(session, task)
+        info["priority"] = PRIORITY_NAMES[rank_of(task, now, escalations)]
+        info["priority_set"] = PRIORITY_NAMES.get(task.priority) if task.priority is not None else ""
         info["reassign_to"] = []
         if manager and task.status == TaskStatus.READY and task.role not in (None, "applicant"):
             info["reassign_to"] = [(u.username, u.display_name or u.username)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,6 +16,7 @@ from engine.models import HumanTask, TaskStatus, User
 from engine.runtime import NotFound, start_instance
 from web.errors import error_response
 from web.extensions import get_db
+from web.inbox import PRIORITY_LABELS
 from web.inbox_queries import process_catalogue
 from web.instance_view import action_label, current_tasks, diagram_markers, timeline, viewer_may_manage
 from web.paging import page_arg
@@ -44,16 +46,39 @@ def index():
     status = request.args.get("status") if request.args.get("status") in INSTANCE_STATUSES else None
     agency = (request.args.get("agency") or "").strip().upper()[:32] or None
     page = page_arg()
+    started, date_error = started_between()
     with get_db().sessions() as session:
         user = _me(session)
         rows, total = list_instances(session, user, process_id=process_id, agency=agency, status=status, page=page,
-                                     per_page=PER_PAGE)
+                                     per_page=PER_PAGE, started=started)
         instances = [instance_dict(session, row) for row in rows]
         names = _process_names(session)
         agencies = [a.code for a in visible_agencies(session, user)]
     return render_template("instances/index.html", instances=instances, total=total, names=names,
                            process_id=process_id, status=status, statuses=INSTANCE_STATUSES, page=page,
-                           pages=max(1, -(-total // PER_PAGE)), agency=agency, agencies=agencies)
+                           pages=max(1, -(-total // PER_PAGE)), agency=agency, agencies=agencies,
+                           started_from=request.args.get("started_from", "")[:10],
+                           started_to=request.args.get("started_to", "")[:10], date_error=date_error)
+
+
+def _day(name: str) -> tuple[dt.date | None, str | None]:
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None, None
+    try:
+        return dt.date.fromisoformat(text), None
+    except ValueError:
+        return None, f"日期格式應為 YYYY-MM-DD：{text[:20]} Dates are YYYY-MM-DD: {text[:20]}"
+
+
+def started_between() -> tuple[tuple[dt.date | None, dt.date | None], str | None]:
+    """The `started_from`/`started_to` filter; a bad or reversed range is not applied, with the reason."""
+    (first, first_error), (last, last_error) = _day("started_from"), _day("started_to")
+    if first_error or last_error:
+        return (None, None), first_error or last_error
+    if first and last and first > last:
+        return (None, None), "開始日期的起日晚於迄日 The 'from' date is after the 'to' date"
+    return (first, last), None
 
 
 def _my_first_ready_task(instance_id: int) -> int | None:
@@ -106,7 +131,7 @@ def show(instance_id: int):
                                           if e.destroyed_at is None]}
     except NotFound:
         abort(404)
-    return render_template("instances/show.html", instance=instance,
+    return render_template("instances/show.html", instance=instance, priority_labels=PRIORITY_LABELS,
                            bpmn_url=_bpmn_url(instance["process_id"], instance["version"]), **page)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.assignment import can_see_instance, my_task_filter, visible_instance_filter
 from engine.audit import events_of
+from engine.calendar import end_of_day, start_of_day
 from engine.models import Agency, AuditEvent, HumanTask, InstanceStatus, ProcessInstance, TaskStatus, User
 from engine.runtime import NotFound
 
@@ -108,9 +109,10 @@ def list_tasks(session: Session, user: User, scope: str = "mine", status: str = 
 
 
 def list_instances(session: Session, user: User, process_id: str | None = None, agency: str | None = None,
-                   status: str | None = None, page: int = 1,
-                   per_page: int = 50) -> tuple[list[ProcessInstance], int]:
-    """Instances I may see, newest first; an agency I may not see simply gives nothing."""
+                   status: str | None = None, page: int = 1, per_page: int = 50,
+                   started: tuple[dt.date | None, dt.date | None] = (None, None)) -> tuple[list[ProcessInstance], int]:
+    """Instances I may see, newest first; an agency I may not see simply gives nothing. `started` = (first
+    day, last day) of the start date in the local zone, either end open."""
     if status and status not in INSTANCE_STATUSES:
         raise ValueError(f"status must be one of {INSTANCE_STATUSES}")
     query = _where_visible(session, select(ProcessInstance), user)
@@ -121,6 +123,10 @@ def list_instances(session: Session, user: User, process_id: str | None = None, 
             Agency.code == agency.upper())
     if status:
         query = query.where(ProcessInstance.status == InstanceStatus(status))
+    if started[0]:
+        query = query.where(ProcessInstance.started_at >= start_of_day(started[0]))
+    if started[1]:
+        query = query.where(ProcessInstance.started_at <= end_of_day(started[1]))
     query = query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
     return _page(session, query, page, per_page)
 

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from engine import clock
 from engine.assignment import NotAllowed
 from engine.comments import MAX_COMMENT_CHARS, CommentInvalid, add_comment
+from engine.form_drafts import draft_of
 from engine.inspect import task_details
 from engine.models import User
 from engine.runtime import FormInvalid, NotFound, TaskNotReady, complete_task
@@ -30,15 +31,24 @@ def _context(task_id: int) -> dict:
         abort(404)
 
 
+def my_draft(task_id: int) -> tuple[dict, object] | None:
+    """(data, saved_at) of my draft of the task (web/task_drafts.py saves it), if I have one."""
+    with get_db().sessions() as session:
+        draft = draft_of(session, task_id, current_user.id)
+        return (dict(draft.data), draft.saved_at) if draft else None
+
+
 def _render_task(task_id: int, values: dict | None = None, errors: dict | None = None, status: int = 200,
                  comment_error: str | None = None, comment_text: str = ""):
     """The task page, with the form prefilled from `values` (else the task data) and `errors` shown."""
     ctx = _context(task_id)
     schema = ctx["schema"] or {}
-    prefill = values if values is not None else form_values(schema, ctx["data"])
+    draft = my_draft(task_id) if ctx["may_complete"] else None
+    prefill = values if values is not None else draft[0] if draft else form_values(schema, ctx["data"])
     fields = build_fields(schema, ctx["ui_schema"], prefill, errors) if ctx["may_complete"] else []
     return render_template("inbox/task.html", fields=fields, errors=errors or {}, comment_error=comment_error,
-                           comment_text=comment_text, max_comment=MAX_COMMENT_CHARS, **ctx), status
+                           comment_text=comment_text, max_comment=MAX_COMMENT_CHARS,
+                           draft_saved_at=draft[1] if draft else None, **ctx), status
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -7,6 +7,7 @@ from engine.models.deployment import Deployment, DeploymentFile, ProcessVersion
 from engine.models.draft import ModelDraft
 from engine.models.evidence import EvidenceFile
 from engine.models.human_task import HumanTask, TaskStatus
+from engine.models.inbox import SavedFilter, TaskDraft
 from engine.models.instance import InstanceStatus, OutboxMessage, ProcessInstance
 from engine.models.obligation import ObligationPeriod
 from engine.models.org import Agency, ApiToken, RoleAssignment, User
@@ -14,5 +15,5 @@ from engine.models.org import Agency, ApiToken, RoleAssignment, User
 __all__ = [
     "Agency", "ApiToken", "AuditEvent", "Deployment", "DeploymentFile", "EvidenceFile", "HumanTask", "InstanceStatus",
     "ModelDraft", "ObligationPeriod", "OutboxMessage", "ProcessInstance", "ProcessVersion", "RoleAssignment",
-    "SchedulerLease", "SimulatedClockState", "TaskComment", "TaskStatus", "User",
+    "SavedFilter", "SchedulerLease", "SimulatedClockState", "TaskComment", "TaskDraft", "TaskStatus", "User",
 ]

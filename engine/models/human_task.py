@@ -50,3 +50,5 @@ class HumanTask(Base):
     due_at: Mapped[dt.datetime | None] = mapped_column()
     completed_at: Mapped[dt.datetime | None] = mapped_column()
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # Set by a manager (1 urgent .. 4 low, engine/task_priority.py); None = derived from due date and escalation.
+    priority: Mapped[int | None] = mapped_column()

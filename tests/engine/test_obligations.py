@@ -122,3 +122,22 @@ def test_escalation_goes_to_the_agency_head_after_three_working_days(calendar_db
     timekeeping.advance_to(calendar_db, dt.datetime(2027, 2, 12, 9, 0, tzinfo=TAIPEI))
     assert _escalation_tasks(calendar_db, "2026-12") == {"follow_up_overdue": ("agency_admin", "cancelled"),
                                                          "head_follow_up": ("agency_head", "ready")}
+
+
+def test_cancelled_period_shows_cancelled_not_done_and_is_not_escalated(calendar_db):
+    from engine import admin_ops
+
+    with calendar_db.transaction() as session:
+        admin = org.create_user(session, "dol.boss", "DOL", "pw-123456789", roles=("master_admin",)).id
+    timekeeping.advance_to(calendar_db, dt.datetime(2027, 1, 5, tzinfo=TAIPEI))
+    period = next(p for p in _periods(calendar_db) if (p.obligation_id, p.label) == ("monthly_register_check",
+                                                                                       "2026-12"))
+    assert _statuses(calendar_db)[("monthly_register_check", "2026-12")]["status"] == "open"
+    admin_ops.cancel_instance(calendar_db, period.instance_id, admin, "重複開啟 opened twice")
+    cancelled = _statuses(calendar_db)[("monthly_register_check", "2026-12")]
+    assert cancelled["status"] == "cancelled" and cancelled["late"] is False and "completed_at" not in cancelled
+    timekeeping.advance_to(calendar_db, dt.datetime(2027, 2, 3, tzinfo=TAIPEI))  # past its due date
+    after = _statuses(calendar_db)[("monthly_register_check", "2026-12")]
+    assert after["status"] == "cancelled" and after["late"] is True
+    assert next(p for p in _periods(calendar_db) if p.id == period.id).escalation_instance_id is None
+    assert _statuses(calendar_db)[("monthly_register_check", "2027-01")]["status"] == "open"

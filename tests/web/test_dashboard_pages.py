@@ -70,3 +70,26 @@ def test_another_year_shows_only_scheduled_periods(late_calendar):
     assert "cell-scheduled" in daan and "cell-late" not in daan and "cell-open" not in daan
     assert "義務行事曆 2027 年" in page
     assert late_calendar.get("/dashboard?year=abc").status_code == 200
+
+
+def test_cancelled_period_shows_cancelled_in_grid_and_attention_not_done(late_calendar, users):
+    from sqlalchemy import select
+
+    from engine import admin_ops
+    from engine.models import Agency, ObligationPeriod
+
+    db = late_calendar.application.extensions["webir_db"]
+    with db.sessions() as session:
+        daan = session.scalar(select(Agency).where(Agency.code == "DAAN"))
+        february = session.scalar(select(ObligationPeriod).where(
+            ObligationPeriod.agency_id == daan.id, ObligationPeriod.obligation_id == "monthly_register_check",
+            ObligationPeriod.label == "2026-02"))
+    admin_ops.cancel_instance(db, february.instance_id, users["daan.admin"], "誤開 opened by mistake")
+    login(late_calendar, "daan.admin")
+    page = late_calendar.get("/dashboard").get_data(as_text=True)
+    daan_grid = grid(page, "DAAN")
+    assert re.search(rf'<a class="period cell-cancelled" href="/instances/{february.instance_id}" '
+                     r'title="2026-02 已撤銷 Cancelled', daan_grid)
+    assert "2026-02 已完成" not in daan_grid
+    attention = page.split('class="obligations attention"', 1)[1].split("</table>", 1)[0]
+    assert attention.index("逾期 Late") < attention.index("已撤銷 Cancelled")

@@ -10,7 +10,7 @@ from engine.runtime import start_instance
 from web.api import bp
 from web.api.auth import api_user
 from web.api.errors import bad_request
-from web.api.params import choice_arg, int_arg, json_body, optional, paging, text_arg
+from web.api.params import choice_arg, date_arg, int_arg, json_body, optional, paging, text_arg
 from web.extensions import get_db
 from web.queries import INSTANCE_STATUSES, event_dict, instance_dict, list_instances, visible_instance
 
@@ -34,12 +34,14 @@ def instance_start() -> Response:
 
 @bp.get("/process-instances")
 def instances_list() -> Response:
-    """Instances I may see: `process_id=`, `agency=`, `status=`, `page=`."""
+    """Instances I may see: `process_id=`, `agency=`, `status=`, `started_from=`, `started_to=`, `page=`."""
     status = choice_arg("status", INSTANCE_STATUSES, None)
     process_id, agency = text_arg("process_id"), text_arg("agency")
     page, per_page = paging()
+    started = (date_arg("started_from"), date_arg("started_to"))
     with get_db().sessions() as session:
-        items, total = list_instances(session, api_user(session), process_id, agency, status, page, per_page)
+        items, total = list_instances(session, api_user(session), process_id, agency, status, page, per_page,
+                                      started=started)
         return jsonify({"items": [instance_dict(session, i) for i in items], "total": total, "page": page,
                         "per_page": per_page})
 

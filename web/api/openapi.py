@@ -120,7 +120,9 @@ def _instance_paths() -> dict:
                             ("process_id",)))["content"]
     listing = [_query("process_id", STR), _query("agency", STR),
                _query("status", {"enum": list(INSTANCE_STATUSES)}), _query("page", INT),
-               _query("per_page", INT)]
+               _query("per_page", INT),
+               _query("started_from", {"type": "string", "format": "date"}, "started on or after (Asia/Taipei)"),
+               _query("started_to", {"type": "string", "format": "date"}, "started on or before (Asia/Taipei)")]
     return {
         "/process-instances": {
             "post": _op("Start a process", "201", _ref("Instance"), errors=("403", "404", "422"),
@@ -157,7 +159,7 @@ def _model_paths() -> dict:
 def _calendar_paths() -> dict:
     period = _obj({"obligation": STR, "clauses": _array(STR), "agency": STR, "period": STR,
                    "opens_at": TIME, "due_at": TIME,
-                   "status": {"enum": ["scheduled", "open", "done", "late", "missed"]},
+                   "status": {"enum": ["scheduled", "open", "done", "late", "missed", "cancelled"]},
                    "instance_id": NULL_INT, "late": BOOL, "completed_at": TIME},
                   ("obligation", "clauses", "agency", "period", "opens_at", "due_at", "status", "instance_id"))
     move = _obj({"advance": {"type": "string", "description": "ISO 8601 duration, e.g. P1M"},

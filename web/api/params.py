@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from flask import request
@@ -74,6 +75,17 @@ def choice_arg(name: str, allowed: tuple[str, ...], default: str | None) -> str 
 def text_arg(name: str) -> str | None:
     """An optional text query parameter (empty counts as absent)."""
     return (request.args.get(name) or "").strip() or None
+
+
+def date_arg(name: str) -> dt.date | None:
+    """An optional ISO date query parameter (YYYY-MM-DD)."""
+    value = text_arg(name)
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise bad_request(f"'{name}' must be a date YYYY-MM-DD", {"fields": {name: "a date YYYY-MM-DD"}}) from None
 
 
 def paging() -> tuple[int, int]:
