@@ -10,7 +10,7 @@ import engine.db
 
 
 revision = "0007e"
-down_revision = "0006"
+down_revision = "0007b"
 branch_labels = None
 depends_on = None
 
