@@ -68,6 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _register(app: Flask) -> None:
     from web import api, auth, dashboard, errors, filters, i18n, inbox, instances, modeler, pages, printable, security
+    from web.jobs import bp as jobs_bp
 
     i18n.init_app(app)
     filters.init_app(app)
@@ -80,4 +81,5 @@ def _register(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(printable.bp)
     app.register_blueprint(modeler.bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(api.bp)

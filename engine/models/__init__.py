@@ -7,11 +7,12 @@ from engine.models.deployment import Deployment, DeploymentFile, ProcessVersion
 from engine.models.evidence import EvidenceFile
 from engine.models.human_task import HumanTask, TaskStatus
 from engine.models.instance import InstanceStatus, OutboxMessage, ProcessInstance
+from engine.models.job import BackgroundJob, JobStatus
 from engine.models.obligation import ObligationPeriod
 from engine.models.org import Agency, ApiToken, RoleAssignment, User
 
 __all__ = [
-    "Agency", "ApiToken", "AuditEvent", "Deployment", "DeploymentFile", "EvidenceFile", "HumanTask", "InstanceStatus",
-    "ObligationPeriod", "OutboxMessage", "ProcessInstance", "ProcessVersion", "RoleAssignment", "SchedulerLease",
-    "SimulatedClockState", "TaskComment", "TaskStatus", "User",
+    "Agency", "ApiToken", "AuditEvent", "BackgroundJob", "Deployment", "DeploymentFile", "EvidenceFile", "HumanTask",
+    "InstanceStatus", "JobStatus", "ObligationPeriod", "OutboxMessage", "ProcessInstance", "ProcessVersion",
+    "RoleAssignment", "SchedulerLease", "SimulatedClockState", "TaskComment", "TaskStatus", "User",
 ]

@@ -18,6 +18,7 @@ from web.api import (  # noqa: E402,F401  (register the routes)
     calendar,
     evidence,
     instances,
+    jobs,
     messages,
     meta,
     migration,
