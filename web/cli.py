@@ -134,7 +134,8 @@ def _requeue_unfinished_jobs(app) -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app only, with gunicorn (no scheduler)."""
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    os.execv(gunicorn, [gunicorn, "--workers", str(workers), "--bind", f"{host}:{port}", "web.wsgi:app"])  # noqa: S606
+    os.execv(gunicorn, [gunicorn, "--config", "python:web.gunicorn_conf", "--workers", str(workers),  # noqa: S606
+                        "--bind", f"{host}:{port}", "web.wsgi:app"])
 
 
 @main.group()
