@@ -97,6 +97,15 @@ def prepare(url: str) -> dict[str, str]:
     return tokens
 
 
+def code_env(**settings: str) -> dict:
+    """The environment of a `webir` child: this checkout's code first (the console script of a shared or editable
+    install could import another checkout's packages), the given settings, no job broker."""
+    env = {**os.environ, **settings}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env.pop("WEBIR_JOB_BROKER", None)
+    return env
+
+
 def start_server(env: dict, workers: int, port: int) -> subprocess.Popen:
     webir = str(Path(sys.executable).with_name("webir"))
     return subprocess.Popen([webir, "serve", "--workers", str(workers), "--port", str(port)], env=env, cwd=REPO,  # noqa: S603
@@ -268,9 +277,8 @@ def startup_times(pg_url: str, models: int, repeat: int) -> list[str]:
     webir = str(Path(sys.executable).with_name("webir"))
     lines = []
     with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "WEBIR_INSTANCE_PATH": folder, "WEBIR_SECRET_KEY": "bench"}
+        env = code_env(WEBIR_INSTANCE_PATH=folder, WEBIR_SECRET_KEY="bench")  # noqa: S106
         env.pop("WEBIR_DATABASE_URL", None)
-        env.pop("WEBIR_JOB_BROKER", None)
         subprocess.run([webir, "init-db", "--demo"], env=env, check=True, capture_output=True)  # noqa: S603
         bundled_files = sorted((REPO / "bpmn").glob("*.bpmn"))
         db = Database(f"sqlite:///{folder}/webir.sqlite3")
@@ -286,8 +294,8 @@ def startup_times(pg_url: str, models: int, repeat: int) -> list[str]:
                                   lambda port: subprocess.Popen(  # noqa: S603
                                       [webir, "run", "--port", str(port)], env=env, cwd=REPO,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)))
-    env = {**os.environ, "WEBIR_DATABASE_URL": pg_url, "WEBIR_SECRET_KEY": "bench",
-           "WEBIR_INSTANCE_PATH": tempfile.mkdtemp(prefix="webir-http-bench-")}
+    env = code_env(WEBIR_DATABASE_URL=pg_url, WEBIR_SECRET_KEY="bench",  # noqa: S106
+                   WEBIR_INSTANCE_PATH=tempfile.mkdtemp(prefix="webir-http-bench-"))
     lines.append(_startup_row("`webir serve --workers 4` (gunicorn, preloaded app, PostgreSQL)", repeat,
                               lambda port: start_server(env, 4, port)))
     return lines
@@ -311,17 +319,21 @@ def main(argv: list[str] | None = None) -> None:
         for line in startup_times(args.pg, args.models, args.startup):
             print(line, flush=True)
     tokens = prepare(args.pg)
-    env = {**os.environ, "WEBIR_DATABASE_URL": args.pg, "WEBIR_SECRET_KEY": "bench",
-           "WEBIR_INSTANCE_PATH": tempfile.mkdtemp(prefix="webir-http-bench-")}
-    env.pop("WEBIR_JOB_BROKER", None)
+    env = code_env(WEBIR_DATABASE_URL=args.pg, WEBIR_SECRET_KEY="bench",  # noqa: S106
+                   WEBIR_INSTANCE_PATH=tempfile.mkdtemp(prefix="webir-http-bench-"))
     port = free_port()
     server = start_server(env, args.workers, port)
     try:
         wait_ready(port, "/api/v1/openapi.json")
         for clients in args.clients:
-            before = os.getloadavg()[0]
+            before, cpu_before = os.getloadavg()[0], group_cpu_seconds(server.pid)
             result = load(port, tokens, clients, args.client_processes, args.warmup, args.seconds)
+            server_cpu = group_cpu_seconds(server.pid) - cpu_before  # warm-up included: per request below
+            requests = sum(len(v) for v in result["samples"].values()) * (args.seconds + args.warmup) / args.seconds
             print("\n".join(report(result, clients, args.workers, before)), flush=True)
+            print(f"gunicorn CPU: {server_cpu / max(requests, 1) * 1000:.1f} ms per request (PostgreSQL's own CPU "
+                  f"not included), i.e. at most {os.cpu_count() / max(server_cpu / max(requests, 1), 1e-9):.0f} "
+                  f"requests/s if the web workers had every core", flush=True)
     finally:
         stop(server)
 
