@@ -169,3 +169,28 @@ def test_a_backlog_of_due_timers_is_fired_by_job_workers_in_batches_each_once(or
     with org_db.sessions() as session:
         fired = session.scalars(select(AuditEvent.instance_id).where(AuditEvent.action == "timer_fired")).all()
     assert sorted(fired) == sorted(ids)
+
+
+def test_webir_jobs_requeue_runs_jobs_the_broker_never_took_and_webir_worker_needs_a_broker(db, tmp_path,
+                                                                                           monkeypatch):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    flag = tmp_path / "go"
+    _touch(flag, "by hand")
+    with db.transaction() as session:
+        row = BackgroundJob(kind="test_wait_for_file", params={"file": str(flag)}, status=JobStatus.QUEUED,
+                            error_code=jobs.NOT_QUEUED, heartbeat_at=dt.datetime.now(dt.UTC))
+        session.add(row)
+        session.flush()
+        job_id = row.id
+    monkeypatch.setenv("WEBIR_DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("WEBIR_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("WEBIR_JOB_BROKER", raising=False)
+    done = CliRunner().invoke(main, ["jobs", "requeue"], catch_exceptions=False)
+    assert done.exit_code == 0 and done.output.strip() == f"queued again: 1 job(s) {job_id}"
+    view = jobs.get(db, job_id)  # the command waits for the in-process job before it exits
+    assert view.status == "succeeded" and view.result["content"] == "by hand"
+    refused = CliRunner().invoke(main, ["worker"])
+    assert refused.exit_code == 1 and "WEBIR_JOB_BROKER is not set" in refused.output

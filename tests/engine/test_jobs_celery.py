@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+import job_kinds_for_tests  # noqa: F401  (the test_wait_for_file kind, here and in the workers)
 import pytest
 from sqlalchemy import select
 
