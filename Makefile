@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export WEBIR_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test lint setup setup-dev chromium screenshots clean
+.PHONY: run test lint setup setup-dev chromium screenshots bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,18 @@ screenshots: setup-dev chromium
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 	WEBIR_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e/test_inbox_browser.py -q
+
+# Benchmarks (not part of `make test`; minutes, and they DROP the schema of the databases they are given):
+# the SpiffWorkflow limit vs the engine, the HTTP load under gunicorn, the inbox and instance lists at 100,000
+# instances / 1,000,000 task rows. Results are written up by hand in bench/results.md, with the load average.
+BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/webir_bench
+BENCH_PG_DB = $(lastword $(subst /, ,$(BENCH_PG)))
+bench: setup-dev
+	psql "$(subst +psycopg,,$(subst /$(BENCH_PG_DB),/postgres,$(BENCH_PG)))" -qtc "SELECT 1 FROM pg_database WHERE datname = '$(BENCH_PG_DB)'" | grep -q 1 || \
+	  psql "$(subst +psycopg,,$(subst /$(BENCH_PG_DB),/postgres,$(BENCH_PG)))" -qc "CREATE DATABASE $(BENCH_PG_DB)"
+	$(BIN)/python -m bench --pg $(BENCH_PG)
+	$(BIN)/python -m bench http --pg $(BENCH_PG) --workers 4 --clients 4 8 16 --seconds 30
+	$(BIN)/python bench/inbox_bench.py --rows 1000000 --per-instance 10 --paths all --repeat 20 --pg $(BENCH_PG)
 
 clean:
 	rm -rf $(VENV) node_modules instance

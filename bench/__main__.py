@@ -5,6 +5,7 @@
    as a naive host stores it, and with the spec restored once, as our engine does);
 2. the engine: the same two completions through engine.runtime (lock, load, validate the form, run, mirror
    task rows, audit chain, save) on SQLite and, with --pg, on PostgreSQL.
+`python -m bench http --pg URL`: the REST API under gunicorn with concurrent clients (bench/http_bench.py).
 Prints a markdown table with medians, p95 and the engine/limit ratio.
 """
 
@@ -95,7 +96,13 @@ def _row(name: str, samples: list[float], limit: float | None) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench")
+    if sys.argv[1:2] == ["http"]:  # `python -m bench http ...`: the HTTP load benchmark (bench/http_bench.py)
+        from bench import http_bench
+
+        http_bench.main(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(prog="python -m bench", epilog="`python -m bench http --help`: the HTTP "
+                                     "load benchmark under gunicorn")
     parser.add_argument("--n", type=int, default=200, help="applications per measurement")
     parser.add_argument("--pg", default=None, help="PostgreSQL URL (its tables are dropped and recreated)")
     args = parser.parse_args()

@@ -1,6 +1,7 @@
 """Benchmark: the inbox page for a user with 5,000 tasks among 500,000 task rows, SQLite and PostgreSQL.
 
-Run: `.venv/bin/python bench/inbox_bench.py [--rows 500000] [--mine 5000] [--repeat 30] [--pg URL]`.
+Run: `.venv/bin/python bench/inbox_bench.py [--rows 500000] [--mine 5000] [--repeat 30] [--pg URL]
+[--paths inbox|api|all] [--per-instance 4]` (`--paths api`: GET /api/v1/tasks and the instance lists).
 The PostgreSQL run works in its own schema (`inbox_bench`, dropped afterwards) so it never touches other data in
 that database. Server time is measured inside the app (before_request -> after_request), every page rendered in
 full (tab counts, the page of 50 rows, the start-a-process list); results are written up in bench/results.md.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import statistics
 import sys
@@ -34,6 +36,11 @@ CHUNK = 10_000
 TASKS_PER_INSTANCE = 4
 PAGES = ("/", "/?tab=assigned", "/?tab=claimable", "/?tab=completed", "/?tab=all", "/?overdue=1",
          "/?sort=process", "/?due_by=2026-12-01", "/?page=60", "/?sort=priority", "/?priority=urgent")
+# The REST API's task list (GET /api/v1/tasks, 50 per page) and the instance list (API and page).
+API_PATHS = ("/api/v1/tasks", "/api/v1/tasks?scope=all", "/api/v1/tasks?status=completed",
+             "/api/v1/tasks?scope=all&status=completed", "/api/v1/tasks?process_id=user_account_application",
+             "/api/v1/tasks?page=60", "/api/v1/process-instances", "/instances")
+PATHS = {"inbox": PAGES, "api": API_PATHS, "all": PAGES + API_PATHS}
 NOW = dt.datetime(2026, 11, 29, 4, 0, tzinfo=dt.UTC)
 
 
@@ -90,7 +97,7 @@ def _insert(db: Database, table, rows: list[dict]) -> None:
             session.execute(insert(table), rows[start:start + CHUNK])
 
 
-def _fill(db: Database, rows: int, mine: int, ids: dict) -> None:
+def _fill(db: Database, rows: int, mine: int, ids: dict, per_instance: int = TASKS_PER_INSTANCE) -> None:
     """Insert the instances and task rows in bulk (plain SQL rows, as the runtime would have mirrored them)."""
     rng = random.Random(11)
     plan = _task_plan(rows, mine, ids)
@@ -98,7 +105,7 @@ def _fill(db: Database, rows: int, mine: int, ids: dict) -> None:
     with db.sessions() as session:
         next_id = (session.scalar(select(func.max(ProcessInstance.id))) or 0) + 1
     for index, item in enumerate(plan):
-        if index % TASKS_PER_INSTANCE == 0:
+        if index % per_instance == 0:
             version_id, process_id, deployment = rng.choice(ids["versions"])
             instance_id = next_id + len(instances)
             instances.append({"id": instance_id, "process_id": process_id, "process_version_id": version_id,
@@ -136,7 +143,8 @@ def _app(db: Database, folder: Path):
     return app
 
 
-def measure(db: Database, user_id: int, repeat: int, folder: Path) -> dict[str, tuple[float, float, int]]:
+def measure(db: Database, user_id: int, repeat: int, folder: Path,
+            paths=PAGES) -> dict[str, tuple[float, float, int]]:
     """Median and p95 server milliseconds per inbox view, and the tab's row count."""
     app = _app(db, folder)
     client = app.test_client()
@@ -144,7 +152,7 @@ def measure(db: Database, user_id: int, repeat: int, folder: Path) -> dict[str, 
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
     results = {}
-    for path in PAGES:
+    for path in paths:
         for _ in range(3):  # warm up caches and connections
             assert client.get(path).status_code == 200
         app.config["BENCH_SAMPLES"].clear()
@@ -155,21 +163,25 @@ def measure(db: Database, user_id: int, repeat: int, folder: Path) -> dict[str, 
     return results
 
 
-def run(url: str | None, rows: int, mine: int, repeat: int) -> None:
+def run(url: str | None, rows: int, mine: int, repeat: int, per_instance: int = TASKS_PER_INSTANCE,
+        paths=PAGES) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         db = _database(url, folder)
         started = time.perf_counter()
         ids = _organisation(db, agencies=97)
-        _fill(db, rows, mine, ids)
+        _fill(db, rows, mine, ids, per_instance)
         if url:  # a live database is vacuumed and analysed by autovacuum; do it now after the bulk load
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))
         with db.sessions() as session:
             total = session.scalar(select(func.count()).select_from(HumanTask))
-        print(f"{db.engine.dialect.name}: {total:,} task rows loaded in {time.perf_counter() - started:.0f} s")
-        for path, (median, p95, n) in measure(db, ids["users"][BENCH_USER], repeat, folder).items():
-            print(f"| {db.engine.dialect.name} | `{path}` | {n} | {median:.1f} | {p95:.1f} |")
+            instances = session.scalar(select(func.count()).select_from(ProcessInstance))
+        print(f"{db.engine.dialect.name}: {instances:,} instances, {total:,} task rows loaded in "
+              f"{time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}")
+        for path, (median, p95, n) in measure(db, ids["users"][BENCH_USER], repeat, folder, paths).items():
+            print(f"| {db.engine.dialect.name} | `{path}` | {n} | {median:.1f} | {p95:.1f} | "
+                  f"{os.getloadavg()[0]:.1f} |", flush=True)
         if url:
             with db.engine.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA {SCHEMA} CASCADE"))
@@ -181,13 +193,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--mine", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--per-instance", type=int, default=TASKS_PER_INSTANCE,
+                        help="task rows per instance (10 gives 100,000 instances for 1,000,000 rows)")
+    parser.add_argument("--paths", choices=sorted(PATHS), default="inbox", help="inbox pages, API lists or both")
     parser.add_argument("--pg", help="a PostgreSQL URL (the `postgres` database, not `test`)")
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
     if not args.no_sqlite:
-        run(None, args.rows, args.mine, args.repeat)
+        run(None, args.rows, args.mine, args.repeat, args.per_instance, PATHS[args.paths])
     if args.pg:
-        run(args.pg, args.rows, args.mine, args.repeat)
+        run(args.pg, args.rows, args.mine, args.repeat, args.per_instance, PATHS[args.paths])
 
 
 if __name__ == "__main__":

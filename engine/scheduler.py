@@ -27,13 +27,18 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 LEASE_SECONDS = 30
 HORIZON = dt.timedelta(minutes=10)
+BURST = 200  # overdue instances from which the sweep hands the firing to job workers, this many per job
 
 
 class Scheduler:
     """Timers, period openings and escalations for one database."""
 
-    def __init__(self, db: Database, poll_seconds: float = 1.0, sweep_seconds: float = 30.0):
+    def __init__(self, db: Database, poll_seconds: float = 1.0, sweep_seconds: float = 30.0, job_queue=None,
+                 burst: int = BURST):
         self.db = db
+        # With background-job workers (WEBIR_JOB_BROKER), a backlog of due timers is fired by them in batches.
+        self.job_queue, self.burst = job_queue, burst
+        self.burst_jobs: list[int] = []
         self.poll_seconds, self.sweep_seconds = poll_seconds, sweep_seconds
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self.jobs: dict[int, dt.datetime] = {}
@@ -109,8 +114,28 @@ class Scheduler:
         if not self.is_leader():
             return
         try:
-            done = timekeeping.run_due_work(self.db)
+            handed_off = self.job_queue is not None and self._hand_off_backlog()
+            done = timekeeping.run_due_work(self.db, fire_timers=not handed_off)
             if done.timers_fired or done.periods_opened or done.escalations:
                 log.info("sweep: %s", done)
         except Exception:  # noqa: BLE001
             log.exception("sweep failed")
+
+    def _hand_off_backlog(self) -> bool:
+        """A backlog of at least `burst` overdue timers (after downtime) goes to the job workers, `burst` instances
+        per job, so several workers fire it in parallel (each instance under its lock, so firing stays exactly
+        once); True while those jobs work on it. A small backlog is fired here as before."""
+        from engine import jobs
+
+        self.burst_jobs = [j for j in self.burst_jobs if (view := jobs.get(self.db, j)) and not view.finished]
+        if self.burst_jobs:
+            return True
+        due = timekeeping.due_instance_ids(self.db, clock.now(), limit=self.burst * 50)
+        if len(due) < self.burst:
+            return False
+        for start in range(0, len(due), self.burst):
+            self.burst_jobs.append(self.job_queue.submit("fire_due_timers",
+                                                         {"instance_ids": due[start:start + self.burst]},
+                                                         created_by="scheduler"))
+        log.info("sweep: %d overdue instances handed to %d timer jobs", len(due), len(self.burst_jobs))
+        return True

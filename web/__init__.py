@@ -83,6 +83,7 @@ def _register(app: Flask) -> None:
         security,
     )
     from web.audits import bp as audits_bp
+    from web.jobs import bp as jobs_bp
 
     i18n.init_app(app)
     filters.init_app(app)
@@ -96,5 +97,6 @@ def _register(app: Flask) -> None:
     app.register_blueprint(audits_bp)
     app.register_blueprint(printable.bp)
     app.register_blueprint(modeler.bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(register_page.bp)

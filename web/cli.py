@@ -14,7 +14,7 @@ from engine import clock, simulated_clock
 from engine.bundle import BundleError, ModelFile
 from engine.db import Database
 from engine.scheduler import Scheduler
-from web import cli_admin, cli_calendar, cli_evidence, cli_records, cli_trace, database_url, instance_path
+from web import cli_admin, cli_calendar, cli_evidence, cli_jobs, cli_records, cli_trace, database_url, instance_path
 from workflows import bundled, demo, org
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -107,12 +107,24 @@ def run(host: str, port: int) -> None:
     app = create_app()
     scheduler = Scheduler(app.extensions["webir_db"])
     scheduler.start()
+    _requeue_unfinished_jobs(app)
     print_demo_logins()
     click.echo(f"webir-bpm on http://{host}:{port}/ with its scheduler  (Ctrl-C stops)")
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         scheduler.stop()
+
+
+def _requeue_unfinished_jobs(app) -> None:
+    """Jobs the previous `webir run` left unfinished: without a broker they ran in that process, so all of them."""
+    from web.jobs import job_queue
+
+    with app.app_context():
+        queue = job_queue()
+        requeued = queue.requeue_stale(0 if queue.broker_url is None else None)
+    if requeued:
+        click.echo(f"background jobs queued again: {' '.join(map(str, requeued))}")
 
 
 @main.command("serve")
@@ -122,7 +134,8 @@ def run(host: str, port: int) -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app only, with gunicorn (no scheduler)."""
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    os.execv(gunicorn, [gunicorn, "--workers", str(workers), "--bind", f"{host}:{port}", "web.wsgi:app"])  # noqa: S606
+    os.execv(gunicorn, [gunicorn, "--config", "python:web.gunicorn_conf", "--workers", str(workers),  # noqa: S606
+                        "--bind", f"{host}:{port}", "web.wsgi:app"])
 
 
 @main.group()
@@ -208,3 +221,4 @@ cli_admin.register(main, _database, user_errors)
 cli_records.register(main, _database, user_errors)
 cli_trace.register(main, _database, user_errors)
 cli_evidence.register(main, _database, user_errors)
+cli_jobs.register(main, _database, user_errors)

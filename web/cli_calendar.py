@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import signal
 import threading
 
@@ -99,7 +100,10 @@ def _move(db: Database, target: dt.datetime) -> None:
 
 def run_scheduler(db: Database) -> None:
     """Run the scheduler in this process until SIGINT/SIGTERM."""
-    scheduler = Scheduler(db)
+    from engine.jobs import queue_from_env
+
+    # With WEBIR_JOB_BROKER, a backlog of due timers is fired by the job workers (engine.scheduler)
+    scheduler = Scheduler(db, job_queue=queue_from_env(db) if os.environ.get("WEBIR_JOB_BROKER") else None)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler.start()

@@ -97,19 +97,43 @@ def _mine(pairs: set[tuple[int, str]], user_id: int):
     return or_(assigned, *[and_(branch, not_mine) for branch in _role_branches(pairs)])
 
 
-def _visible_ready(session: Session, user: User, pairs: set[tuple[int, str]]):
-    """Ready tasks of instances I may see: engine.assignment.visible_instance_filter as one list of instance ids
-    (of my own and commissioned agencies, started by me, or holding a task of mine), each part an index lookup,
-    so the database reads only those instances' tasks."""
-    ready = HumanTask.status == TaskStatus.READY
+ALL_STATUSES = tuple(TaskStatus)  # `status IN (every value)`: lets (status, ...) indexes serve any-status lookups
+
+
+def visible_instance_ids(session: Session, user: User, pairs: set[tuple[int, str]] | None = None):
+    """engine.assignment.visible_instance_filter, exactly, as a union of index lookups giving instance ids; None for
+    a master-role holder (who sees every instance).
+
+    Parts: instances of my agency and of the agencies it commissioned (a literal list, so the planner uses the
+    index), those I started, those holding a task assigned to me (any status: a task I completed stays assigned to
+    me), and those holding an unassigned task of a role I hold (any status). The rule's "not started by me" on the
+    last part is left out: instances I started are in the union anyway.
+    """
     if holds_master_role(session, user.id):
-        return ready
+        return None
+    pairs = _pairs(session, user) if pairs is None else pairs
     delegating = [a for a, r in pairs if r in DELEGATING_ROLES]
-    agencies = list(session.scalars(select(Agency.id).where(  # a literal list: the planner then uses the index
+    agencies = list(session.scalars(select(Agency.id).where(
         or_(Agency.id == user.agency_id, Agency.delegated_by_id.in_(delegating or [-1])))))
-    ids = union_all(select(ProcessInstance.id).where(ProcessInstance.agency_id.in_(agencies)), _started_by(user.id),
-                select(HumanTask.instance_id).where(_mine(pairs, user.id)))
-    return and_(ready, HumanTask.instance_id.in_(ids))
+    parts = [select(ProcessInstance.id).where(ProcessInstance.agency_id.in_(agencies)), _started_by(user.id),
+             select(HumanTask.instance_id).where(HumanTask.status.in_(ALL_STATUSES), HumanTask.assignee_id == user.id)]
+    branches = [and_(HumanTask.status.in_(ALL_STATUSES), HumanTask.agency_id == a, HumanTask.role == r,
+                     HumanTask.assignee_id.is_(None)) for a, r in sorted(pairs)]
+    if branches:
+        parts.append(select(HumanTask.instance_id).where(or_(*branches)))
+    return union_all(*parts)
+
+
+def task_list_condition(session: Session, user: User, scope: str, status: TaskStatus):
+    """The REST API's task list (`scope=mine|all`, `status=`) as index-friendly SQL on human_task alone, selecting
+    exactly what engine.assignment's my_task_filter / visible_instance_filter select (tests/web/test_task_list.py)."""
+    if scope == "mine":
+        if status == TaskStatus.READY:
+            return _mine(_pairs(session, user), user.id)
+        return and_(HumanTask.status == status, HumanTask.completed_by_id == user.id)
+    ids = visible_instance_ids(session, user)
+    same_status = HumanTask.status == status
+    return same_status if ids is None else and_(same_status, HumanTask.instance_id.in_(ids))
 
 
 def _tab_condition(session: Session, user: User, tab: str, pairs: set[tuple[int, str]]):
@@ -120,7 +144,9 @@ def _tab_condition(session: Session, user: User, tab: str, pairs: set[tuple[int,
     if tab == "completed":
         return and_(HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by_id == user.id)
     if tab == "all":
-        return _visible_ready(session, user, pairs)
+        ids = visible_instance_ids(session, user, pairs)
+        ready = HumanTask.status == TaskStatus.READY
+        return ready if ids is None else and_(ready, HumanTask.instance_id.in_(ids))
     return _mine(pairs, user.id)
 
 

@@ -22,6 +22,7 @@ from workflows import (
     proxy_query_authorization,  # noqa: F401  (Form 3 service tasks)
     query_explanation,  # noqa: F401  (registers the explanation service task)
     reconcile,  # noqa: F401  (registers the reconciliation service task)
+    record_jobs,  # noqa: F401  (imports, reconciliation, timer bursts as background jobs)
     records_disposition,  # noqa: F401  (destroys evidence past retention, R7.4)
     register_check,  # noqa: F401  (monthly check and quarterly review service tasks)
     user_account_application,  # noqa: F401  (registers its service task)

@@ -21,6 +21,7 @@ from web.api import (  # noqa: E402,F401  (register the routes)
     drafts,
     evidence,
     instances,
+    jobs,
     messages,
     meta,
     migration,

@@ -17,16 +17,15 @@ from engine.models import Agency, User
 from web.api import bp, openapi
 from web.api.auth import api_user, require_role
 from web.api.errors import ApiError, bad_request
+from web.api.jobs import accepted_answer, respond_with_job
 from web.api.params import json_body, optional, paging
 from web.extensions import get_db
+from web.jobs import job_queue
 from workflows.models_records import ReconciliationFinding, ReconciliationRun
 from workflows.org import roles_of
-from workflows.query_explanation import open_explanations
-from workflows.query_log import ImportResult, import_query_log
-from workflows.reconcile import reconcile
+from workflows.record_jobs import import_params, reconcile_params
 from workflows.record_settings import per_record_method, set_per_record_method
-from workflows.register import NotAWebIRUser, RegisterError, import_register, record_entry
-from workflows.tabular import FileRefused
+from workflows.register import NotAWebIRUser, RegisterError, record_entry
 
 # Who may load files and reconcile: the agency admin downloads logs (R8.1.1), unit admins check (R3.3),
 # the audit teams verify (R3.5, R2.3).
@@ -46,8 +45,9 @@ def _evidence_root() -> Path:
     return Path(current_app.instance_path)
 
 
-def _upload(importer) -> Response:
-    """Save the multipart `file` aside, import it in one transaction, answer 201 with what was taken."""
+def _upload(kind: str) -> Response:
+    """Save the multipart `file` aside and import it as a background job (one transaction): 201 with what was
+    taken once the job has run (202 and the job with `Prefer: respond-async`, or when it takes long)."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise bad_request("請上傳檔案 Send the file as multipart field 'file'", {"fields": {"file": "required"}})
@@ -55,32 +55,33 @@ def _upload(importer) -> Response:
     with db.sessions() as session:
         user = api_user(session)
         require_role(session, user, *RECORD_KEEPERS)
-        agency_code, username = _agency(session, user, request.form.get("agency")).code, user.username
+        agency = _agency(session, user, request.form.get("agency"))
+        agency_code, agency_id, username = agency.code, agency.id, user.username
     folder = Path(current_app.instance_path) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=folder, prefix="upload-", delete=False) as handle:
         upload.save(handle)
+    params = import_params(Path(handle.name), agency_code, _evidence_root(), Path(upload.filename).name, username,
+                           remove_after=True)
     try:
-        result: ImportResult = importer(db, Path(handle.name), agency_code, _evidence_root(),
-                                        filename=Path(upload.filename).name, actor=username)
-    except FileRefused as exc:
-        raise ApiError(422, "file_refused", str(exc)) from None
-    finally:
+        job_id = job_queue().submit(kind, params, agency_id=agency_id, created_by=username)
+    except Exception:
         with contextlib.suppress(FileNotFoundError):
             Path(handle.name).unlink()
-    return jsonify(result.as_dict()), 201
+        raise
+    return respond_with_job(job_id)
 
 
 @bp.post("/query-logs")
 def query_logs_upload() -> Response:
     """Import a WebIR query-log export (R8.1.1): 201 {imported, duplicates, rejected: [{line, reason}]}."""
-    return _upload(import_query_log)
+    return _upload("import_query_log")
 
 
 @bp.post("/register-files")
 def register_files_upload() -> Response:
     """Import a query-register (Form 2) file (R6.1): 201 {imported, duplicates, rejected: [{line, reason}]}."""
-    return _upload(import_register)
+    return _upload("import_register")
 
 
 def _entry_dict(entry) -> dict:
@@ -122,21 +123,18 @@ def reconciliation_run() -> Response:
     hours = optional(body, "tolerance_hours", int, "an integer number of hours")
     if not period:
         raise bad_request("'period' (YYYY-MM) is required", {"fields": {"period": "required"}})
-    with get_db().transaction() as session:
+    open_tasks = bool(optional(body, "open_tasks", bool, "true or false"))
+    with get_db().sessions() as session:
         user = api_user(session)
         require_role(session, user, *RECORD_KEEPERS)
         agency = _agency(session, user, optional(body, "agency", str, "an agency code"))
-        try:
-            result = reconcile(session, agency, period, dt.timedelta(hours=24 if hours is None else hours),
-                               actor=user.username)
-        except ValueError as exc:
-            raise bad_request(str(exc), {"fields": {"period": str(exc)}}) from None
-        opened = open_explanations(session, result.run_id) if optional(body, "open_tasks", bool, "true or false") \
-            else []
-        return jsonify({"run_id": result.run_id, "agency": agency.code, "period": result.period,
-                        "counts": result.counts, "log_records": result.log_records,
-                        "register_entries": result.register_entries, "summary": result.summary_line(),
-                        "explanation_instances": opened}), 201
+        agency_code, agency_id, username = agency.code, agency.id, user.username
+    try:
+        params = reconcile_params(agency_code, period, dt.timedelta(hours=24 if hours is None else hours), open_tasks,
+                                  username)
+    except ValueError as exc:
+        raise bad_request(str(exc), {"fields": {"period": str(exc)}}) from None
+    return respond_with_job(job_queue().submit("reconcile", params, agency_id=agency_id, created_by=username))
 
 
 @bp.get("/reconciliations/<int:run_id>/findings")
@@ -199,7 +197,7 @@ def _paths() -> dict:
     errors = ("403", "404", "413", "422")
     method = o._obj({"agency": o.STR, "per_record_method": o.BOOL})
     code = {"name": "code", "in": "path", "required": True, "schema": o.STR}
-    return {
+    paths = {
         "/query-logs": {"post": o._op("Import a WebIR query-log export (CSV/XLSX)", "201", imported,
                                       errors=errors, body=upload)},
         "/register-files": {"post": o._op("Import query-register (Form 2) entries (CSV/XLSX)", "201", imported,
@@ -220,6 +218,13 @@ def _paths() -> dict:
             "A run's findings with explanations and reviews (the R6.5 report)", "200", {"type": "object"},
             errors=("404",), params=[o._path_id("run_id"), o._query("page", o.INT), o._query("per_page", o.INT)])},
     }
+    for path in ("/query-logs", "/register-files", "/reconciliations"):  # background jobs (web.api.jobs)
+        paths[path]["post"]["responses"]["202"] = accepted_answer()
+        paths[path]["post"]["responses"]["500"] = {"description": "The job failed (see its error)",
+                                                   **o._json(o._ref("Error"))}
+        paths[path]["post"]["parameters"] = [{"name": "Prefer", "in": "header", "required": False,
+                                              "schema": {"type": "string", "enum": ["respond-async"]}}]
+    return paths
 
 
 openapi.EXTRA_PATHS.append(_paths)

@@ -1,0 +1,135 @@
+"""GET /api/v1/tasks and the instance list read human_task through index-friendly SQL (web.inbox_queries); these
+tests prove they select exactly what the engine's rules (engine.assignment.my_task_filter and
+visible_instance_filter, the slow shape they replaced) select, in the same order, for every user."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from conftest import FORM_1_2
+from process_walk import CONFIRM_NEED, new_user, step
+from sqlalchemy import select
+
+from engine import runtime, timekeeping
+from engine.assignment import my_task_filter, visible_instance_filter
+from engine.models import Agency, HumanTask, ProcessInstance, TaskStatus, User
+from web.queries import list_instances, list_tasks
+from workflows import org
+
+ORDER = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+
+
+def _rule(session, user, scope: str, status: str, process_id: str | None) -> list[int]:
+    """The engine rule's shape: human_task joined with its instance, the rule's OR nested in an AND."""
+    query = select(HumanTask.id).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
+        HumanTask.status == TaskStatus(status))
+    if scope == "all":
+        condition = visible_instance_filter(session, user)
+        query = query if condition is True else query.where(condition)
+    elif status == "ready":
+        query = query.where(my_task_filter(session, user))
+    else:
+        query = query.where(HumanTask.completed_by_id == user.id)
+    if process_id:
+        query = query.where(HumanTask.process_id == process_id)
+    return list(session.scalars(query.order_by(*ORDER)))
+
+
+def _apply(db, users, username: str) -> int:
+    iid = runtime.start_instance(db, "user_account_application", users[username])
+    step(db, iid, "fill_form_1_2", users[username], FORM_1_2)
+    return iid
+
+
+def _mixed_data(db, users, sim_clock) -> dict:
+    """Applications at several stages, opened obligation periods (many team tasks of every agency), and a DAAN
+    person who held a DSW role, confirmed a DSW application with it and then lost the role: the instance stays
+    visible to them through the task assigned to them (the rule's any-status part)."""
+    sim_clock.set(dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+    timekeeping.advance_to(db, dt.datetime(2026, 4, 5, tzinfo=dt.UTC))
+    outsider = new_user(db, "daan.helper", "DAAN")
+    with db.transaction() as session:
+        dsw = session.scalar(select(Agency).where(Agency.code == "DSW"))
+        org.grant_role(session, session.get(User, outsider), dsw, "unit_admin", actor="test")
+    confirmed = _apply(db, users, "dsw.staff")
+    step(db, confirmed, "confirm_business_need", outsider, CONFIRM_NEED)
+    with db.transaction() as session:
+        dsw = session.scalar(select(Agency).where(Agency.code == "DSW"))
+        org.revoke_role(session, session.get(User, outsider), dsw, "unit_admin", actor="test")
+    _apply(db, users, "dsw.staff")
+    _apply(db, users, "daan.staff")
+    _apply(db, users, "dsw.user")
+    return {"outsider": outsider, "confirmed": confirmed}
+
+
+def test_task_list_selects_what_the_engine_rules_select(org_db, users, sim_clock):
+    data = _mixed_data(org_db, users, sim_clock)
+    seen = {}
+    with org_db.sessions() as session:
+        processes = sorted(set(session.scalars(select(HumanTask.process_id)))) + ["no_such_process"]
+        for user in session.scalars(select(User).order_by(User.id)).all():
+            for scope in ("mine", "all"):
+                for status in ("ready", "completed"):
+                    for process_id in [None, *processes]:
+                        expected = _rule(session, user, scope, status, process_id)
+                        got, total = list_tasks(session, user, scope, status, process_id, per_page=10_000)
+                        key = (user.username, scope, status, process_id)
+                        assert [t.id for t in got] == expected and total == len(expected), key
+                        seen[key] = len(expected)
+                # paging keeps the order: page 2 of 3-row pages is rows 3..5
+                expected = _rule(session, user, scope, "ready", None)
+                page, total = list_tasks(session, user, scope, "ready", None, page=2, per_page=3)
+                assert [t.id for t in page] == expected[3:6] and total == len(expected)
+        outsider = session.get(User, data["outsider"])
+        outsider_all, _ = list_tasks(session, outsider, "all", "ready", None, per_page=1000)
+    # the data exercises every part of the rules
+    assert sum(n for (_, scope, status, p), n in seen.items() if (scope, status, p) == ("mine", "ready", None)) > 10
+    assert sum(n for (_, scope, status, p), n in seen.items() if (scope, status, p) == ("mine", "completed", None)) > 2
+    assert seen[("dol.admin", "all", "ready", None)] > seen[("dsw.unit", "all", "ready", None)] > 0
+    assert seen[("daan.helper", "mine", "completed", None)] == 1
+    assert data["confirmed"] in [t.instance_id for t in outsider_all]  # review_application, another agency's
+
+
+def test_inbox_all_tab_selects_what_the_api_selects(org_db, users, sim_clock):
+    """The inbox's "all" tab uses the same visible-instance rule (its counts and rows), the outsider included."""
+    from web.inbox_queries import InboxQuery, inbox_page, tab_counts
+
+    data = _mixed_data(org_db, users, sim_clock)
+    with org_db.sessions() as session:
+        for user in session.scalars(select(User).order_by(User.id)).all():
+            expected, total = list_tasks(session, user, "all", "ready", None, per_page=10_000)
+            got = [r.task.id for r in inbox_page(session, user, InboxQuery(tab="all"))]
+            assert total <= 50 and sorted(got) == sorted(t.id for t in expected), user.username
+            assert tab_counts(session, user, InboxQuery())["all"] == total, user.username
+        outsider = session.get(User, data["outsider"])
+        rows = inbox_page(session, outsider, InboxQuery(tab="all"))
+    assert data["confirmed"] in [r.task.instance_id for r in rows]
+
+
+def test_instance_list_selects_what_the_engine_rule_selects(org_db, users, sim_clock):
+    data = _mixed_data(org_db, users, sim_clock)
+    with org_db.sessions() as session:
+        for user in session.scalars(select(User).order_by(User.id)).all():
+            query = select(ProcessInstance.id).order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
+            condition = visible_instance_filter(session, user)
+            expected = list(session.scalars(query if condition is True else query.where(condition)))
+            got, total = list_instances(session, user, per_page=10_000)
+            assert [i.id for i in got] == expected and total == len(expected), user.username
+        outsider_sees, _ = list_instances(session, session.get(User, data["outsider"]), per_page=100)
+    assert data["confirmed"] in [i.id for i in outsider_sees]
+
+
+def test_api_task_list_answers_the_same_through_http(client, org_db, users, sim_clock, token_for):
+    """The endpoint itself: mine / all / status / process_id give the rule's tasks, in order, with the total."""
+    _mixed_data(org_db, users, sim_clock)
+    headers = token_for("dsw.admin")
+    with org_db.sessions() as session:
+        user = session.scalar(select(User).where(User.username == "dsw.admin"))
+        for query, args in (("", ("mine", "ready", None)), ("?scope=all", ("all", "ready", None)),
+                            ("?scope=mine&status=completed", ("mine", "completed", None)),
+                            ("?scope=all&status=completed", ("all", "completed", None)),
+                            ("?scope=all&process_id=user_account_application",
+                             ("all", "ready", "user_account_application"))):
+            expected = _rule(session, user, *args)
+            body = client.get(f"/api/v1/tasks{query}{'&' if query else '?'}per_page=100", headers=headers).get_json()
+            assert [t["id"] for t in body["items"]] == expected[:100] and body["total"] == len(expected), query
