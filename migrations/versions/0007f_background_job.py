@@ -10,7 +10,7 @@ from alembic import op
 import engine.db
 
 revision = "0007f"
-down_revision = "0006"
+down_revision = "0007e"
 branch_labels = None
 depends_on = None
 
