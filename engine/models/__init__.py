@@ -15,7 +15,7 @@ from engine.models.org import Agency, ApiToken, RoleAssignment, User
 
 __all__ = [
     "Agency", "ApiToken", "AuditEvent", "BackgroundJob", "Deployment", "DeploymentFile", "EvidenceFile", "HumanTask",
-    "InstanceStatus", "JobStatus", "ModelDraft", "ObligationPeriod", "OutboxMessage", "ProcessInstance", "ProcessVersion",
-    "RoleAssignment", "SavedFilter", "SchedulerLease", "SimulatedClockState", "TaskComment", "TaskDraft", "TaskStatus",
-    "User",
+    "InstanceStatus", "JobStatus", "ModelDraft", "ObligationPeriod", "OutboxMessage", "ProcessInstance",
+    "ProcessVersion", "RoleAssignment", "SavedFilter", "SchedulerLease", "SimulatedClockState", "TaskComment",
+    "TaskDraft", "TaskStatus", "User",
 ]
