@@ -47,10 +47,11 @@ def index():
     agency = (request.args.get("agency") or "").strip().upper()[:32] or None
     page = page_arg()
     started, date_error = started_between()
+    overdue = request.args.get("overdue") == "1"
     with get_db().sessions() as session:
         user = _me(session)
         rows, total = list_instances(session, user, process_id=process_id, agency=agency, status=status, page=page,
-                                     per_page=PER_PAGE, started=started)
+                                     per_page=PER_PAGE, started=started, overdue=overdue)
         instances = [instance_dict(session, row) for row in rows]
         names = _process_names(session)
         agencies = [a.code for a in visible_agencies(session, user)]
@@ -58,7 +59,8 @@ def index():
                            process_id=process_id, status=status, statuses=INSTANCE_STATUSES, page=page,
                            pages=max(1, -(-total // PER_PAGE)), agency=agency, agencies=agencies,
                            started_from=request.args.get("started_from", "")[:10],
-                           started_to=request.args.get("started_to", "")[:10], date_error=date_error)
+                           started_to=request.args.get("started_to", "")[:10], date_error=date_error,
+                           overdue=overdue)
 
 
 def _day(name: str) -> tuple[dt.date | None, str | None]:

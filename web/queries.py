@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.assignment import can_see_instance
 from engine.audit import events_of
 from engine.calendar import end_of_day, start_of_day
@@ -111,9 +112,10 @@ def list_tasks(session: Session, user: User, scope: str = "mine", status: str = 
 
 def list_instances(session: Session, user: User, process_id: str | None = None, agency: str | None = None,
                    status: str | None = None, page: int = 1, per_page: int = 50,
-                   started: tuple[dt.date | None, dt.date | None] = (None, None)) -> tuple[list[ProcessInstance], int]:
+                   started: tuple[dt.date | None, dt.date | None] = (None, None),
+                   overdue: bool = False) -> tuple[list[ProcessInstance], int]:
     """Instances I may see, newest first; an agency I may not see simply gives nothing. `started` = (first
-    day, last day) of the start date in the local zone, either end open."""
+    day, last day) of the start date in the local zone, either end open; `overdue` = a ready task past due."""
     if status and status not in INSTANCE_STATUSES:
         raise ValueError(f"status must be one of {INSTANCE_STATUSES}")
     query = _where_visible(session, select(ProcessInstance), user)
@@ -128,6 +130,9 @@ def list_instances(session: Session, user: User, process_id: str | None = None, 
         query = query.where(ProcessInstance.started_at >= start_of_day(started[0]))
     if started[1]:
         query = query.where(ProcessInstance.started_at <= end_of_day(started[1]))
+    if overdue:
+        query = query.where(exists().where(HumanTask.instance_id == ProcessInstance.id,
+                                           HumanTask.status == TaskStatus.READY, HumanTask.due_at < clock.now()))
     query = query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
     return _page(session, query, page, per_page)
 

@@ -183,6 +183,22 @@ def test_instances_started_between_dates_in_taipei(client, org_db, users, sim_cl
         assert session.get(ProcessInstance, march_2).started_at.astimezone(TAIPEI).date() == dt.date(2026, 3, 2)
 
 
+
+def test_instances_page_filters_instances_with_an_overdue_task(client, org_db, users, sim_clock):
+    sim_clock.set(dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC))
+    late, on_time = apply(org_db, users), apply(org_db, users)
+    with org_db.transaction() as session:
+        for iid, due in ((late, dt.datetime(2026, 3, 1, tzinfo=dt.UTC)),
+                         (on_time, dt.datetime(2026, 4, 1, tzinfo=dt.UTC))):
+            for task in session.scalars(select(HumanTask).where(HumanTask.instance_id == iid,
+                                                                HumanTask.status == TaskStatus.READY)):
+                task.due_at = due
+    login(client, "dsw.admin")
+    page = client.get("/instances?overdue=1").get_data(as_text=True)
+    assert late in _instance_ids(page) and on_time not in _instance_ids(page)
+    assert 'id="filter-overdue" name="overdue" value="1" checked' in page
+    assert {late, on_time} <= set(_instance_ids(client.get("/instances").get_data(as_text=True)))
+
 def test_inbox_page_rows_carry_the_same_priority_as_the_filter(org_db, users, sim_clock):
     late, fresh = _two_tasks(org_db, users, sim_clock)
     with org_db.sessions() as session:
