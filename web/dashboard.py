@@ -25,6 +25,7 @@ from web.compliance_grid import (
     attention_list,
 )
 from web.extensions import get_db
+from workflows.corrective_actions import open_counts
 from workflows.open_findings import open_findings
 
 bp = Blueprint("dashboard", __name__)
@@ -53,13 +54,15 @@ def index():
         agencies = [(a.code, a.name, a.approved_on) for a in visible]
         found = open_findings(session, [a.id for a in chosen])
         findings = [(a.code, a.name, found[a.id]) for a in chosen if a.id in found]
+        items = open_counts(session, [a.id for a in chosen], today)
+        actions = [(a.code, a.name, *items[a.id]) for a in chosen if a.id in items]  # R8.2 追蹤項目
     grids = agency_grids(statuses, year, order)
     chart = chart_data(statuses, year, {o.id: o.title for o in defs}, {code: name for code, name, _ in agencies})
     counts = collections.Counter(s.status for s in statuses)
     return render_template(
         "dashboard/index.html", counts=counts, attention=attention_list(statuses), grids=grids,
         show_grids=grids if len(grids) <= MAX_GRIDS else [], statuses=STATUS_ORDER, labels=STATUS_LABELS,
-        cell_keys=CELL_KEYS, chart=chart, findings=findings,
+        cell_keys=CELL_KEYS, chart=chart, findings=findings, actions=actions,
         icons=STATUS_ICONS, agencies=agencies, agency=chosen[0].code if code and len(chosen) == 1 else None, year=year,
         months=MONTHS, now=clock.now(), simulated=clock.current().simulated,
         upcoming=[obligations.period_dict(s) | {"title": s.obligation.title} for s in statuses

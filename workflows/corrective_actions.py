@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from engine.models import Agency
@@ -43,3 +43,13 @@ def list_items(session: Session, agency_ids: list[int], status: str, today: dt.d
     rows = session.execute(query.order_by(CorrectiveAction.status.desc(), CorrectiveAction.due_on,
                                           CorrectiveAction.id).offset(offset).limit(limit))
     return [item_dict(*row, today) for row in rows], total or 0
+
+
+def open_counts(session: Session, agency_ids: list[int], today: dt.date) -> dict[int, tuple[int, int]]:
+    """Per agency with open items: (open, overdue = open past their due date), for the dashboard."""
+    rows = session.execute(
+        select(CorrectiveAction.agency_id, func.count(),
+               func.sum(case((CorrectiveAction.due_on < today, 1), else_=0)))
+        .where(CorrectiveAction.agency_id.in_(agency_ids or [-1]), CorrectiveAction.status == "open")
+        .group_by(CorrectiveAction.agency_id))
+    return {agency_id: (total, int(overdue or 0)) for agency_id, total, overdue in rows}

@@ -91,6 +91,22 @@ def test_r8_2_page_shows_open_items_overdue_marked_per_agency(client, org_db, us
     assert client.get("/corrective-actions").status_code == 403
 
 
+
+def _action_rows(page: str) -> dict[str, tuple[str, str]]:
+    section = page.split('class="card open-actions"', 1)[1].split("</section>", 1)[0]
+    return {code: (open_items, overdue) for code, open_items, overdue in re.findall(
+        r'data-agency="(\w+)">.*?count-open-actions">(\d+)</td><td class="num count-overdue-actions">(\d+)<',
+        section, re.S)}
+
+
+def test_r8_2_dashboard_counts_open_and_overdue_corrective_actions_per_visible_agency(client, org_db, users):
+    login(client, "dol.audit")
+    assert _action_rows(client.get("/dashboard").get_data(as_text=True)) == {}
+    _audit_with_items(org_db, users)
+    assert _action_rows(client.get("/dashboard").get_data(as_text=True)) == {"DSW": ("1", "1"), "DAAN": ("1", "0")}
+    login(client, "daan.admin")  # its own agency only
+    assert _action_rows(client.get("/dashboard").get_data(as_text=True)) == {"DAAN": ("1", "0")}
+
 def _markers(page: str) -> dict[str, list[str]]:
     return {kind: json.loads(html.unescape(re.search(rf'data-{kind}-tasks="([^"]*)"', page).group(1)))
             for kind in ("ready", "completed")}
