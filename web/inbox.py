@@ -20,6 +20,8 @@ from web.extensions import get_db
 from web.inbox_queries import ORDERS, PER_PAGE, SORTS, TABS, InboxQuery, inbox_page, process_catalogue, tab_counts
 from web.paging import page_arg
 from web.queries import task_dict, visible_task
+from workflows.access import holds_role
+from workflows.register import WEBIR_ROLE
 
 bp = Blueprint("inbox", __name__)
 
@@ -86,10 +88,12 @@ def index():
                 for r in inbox_page(session, user, spec)]
         processes = [p for p in process_catalogue(session) if p["is_executable"]]
         saved = [(f.id, f.name, f.query) for f in filters_of(session, user.id)]
+        may_register = holds_role(session, user.id, user.agency_id, WEBIR_ROLE)  # Form 2 (R6.1)
     pages = max(1, -(-counts[spec.tab] // PER_PAGE))
     return render_template("inbox/index.html", rows=rows, counts=counts, spec=spec, pages=pages,
                            tab_labels=TAB_LABELS, processes=processes, query_args=query_args,
-                           here=request.full_path.rstrip("?"), saved_filters=saved, priority_labels=PRIORITY_LABELS)
+                           here=request.full_path.rstrip("?"), saved_filters=saved, priority_labels=PRIORITY_LABELS,
+                           may_register=may_register)
 
 
 def _safe_next(target: str | None, fallback: str) -> str:

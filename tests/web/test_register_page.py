@@ -47,6 +47,14 @@ def test_r6_1_user_records_an_entry_and_a_repeat_is_prefilled_from_it(client, or
     assert len(_entries(org_db)) == 2
 
 
+
+def test_r6_1_inbox_offers_the_register_to_webir_users_only(client, org_db):
+    login(client, "dsw.user")
+    inbox = client.get("/").get_data(as_text=True)
+    assert 'id="register-query" href="/register"' in inbox  # first click; the prefilled form's send is the second
+    login(client, "dsw.staff")  # staff without a WebIR account
+    assert 'id="register-query"' not in client.get("/").get_data(as_text=True)
+
 def test_r6_1_bad_entry_answers_422_next_to_the_field_and_keeps_nothing(client, org_db):
     login(client, "dsw.user")
     answer = post(client, "/register", {**ENTRY, "query_time": "someday"}, page="/register")
