@@ -18,7 +18,7 @@ from web.task_page import _submission as parsed_form  # the form parsed exactly 
 @bp.post("/tasks/<int:task_id>/draft")
 @login_required
 def save_task_draft(task_id: int):
-    data, instance_id = parsed_form(task_id)
+    data, instance_id, _schema = parsed_form(task_id)
     try:
         save_draft(get_db(), task_id, current_user.id, data)
     except NotFound:
