@@ -8,6 +8,23 @@ from engine import runtime
 from engine.models import Agency, HumanTask, InstanceStatus, ProcessInstance, RoleAssignment, TaskStatus, User
 from workflows import org
 
+# A process with one `user`-lane task: WebIR work that a revoked user must lose at once (R5.4, R6.4).
+QUERY_WORK = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="webir_query_work" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="lane_user" name="user">
+      <bpmn:flowNodeRef>s</bpmn:flowNodeRef><bpmn:flowNodeRef>query</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>e</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="query" name="WebIR query"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="query" />
+    <bpmn:sequenceFlow id="f2" sourceRef="query" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
 
 def ready(db, instance_id: int) -> list[HumanTask]:
     with db.sessions() as session:

@@ -10,6 +10,7 @@ import threading
 import job_kinds_for_tests  # noqa: F401  (the test_wait_for_file kind)
 import pytest
 from sqlalchemy import select
+from timer_models import wait_then_task
 
 from engine import jobs
 from engine.models import AuditEvent, BackgroundJob, JobStatus
@@ -129,22 +130,6 @@ def test_a_job_whose_broker_was_down_at_submit_stays_on_record_and_runs_later(db
     assert view.status == "succeeded" and view.result["content"] == "later"
 
 
-WAIT = """<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d1" targetNamespace="t">
-  <bpmn:process id="wait_then_task" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition>
-      <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT1H"</bpmn:timeDuration>
-    </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
-    <bpmn:userTask id="after_wait"/>
-    <bpmn:endEvent id="end"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="after_wait"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="after_wait" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
-
-
 def test_a_backlog_of_due_timers_is_fired_by_job_workers_in_batches_each_once(org_db, users, queue, sim_clock):
     from engine import runtime
     from engine.bundle import ModelFile
@@ -154,7 +139,7 @@ def test_a_backlog_of_due_timers_is_fired_by_job_workers_in_batches_each_once(or
     start = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
     sim_clock.set(start)
     with org_db.transaction() as session:
-        bundled.deploy_files(session, [ModelFile("wait.bpmn", WAIT.encode())], "t", "t")
+        bundled.deploy_files(session, [ModelFile("wait.bpmn", wait_then_task())], "t", "t")
     ids = [runtime.start_instance(org_db, "wait_then_task", users["dsw.staff"]) for _ in range(5)]
     sim_clock.set(start + dt.timedelta(days=1))  # the scheduler was down: five timers overdue
     scheduler = Scheduler(org_db, job_queue=queue, burst=2)

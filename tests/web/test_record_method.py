@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine import clock
 from engine.models import AuditEvent
-from web.cli import main
-
-
-@pytest.fixture
-def webir(tmp_path, monkeypatch):
-    monkeypatch.setenv("WEBIR_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.delenv("WEBIR_DATABASE_URL", raising=False)
-    monkeypatch.setenv("WEBIR_CLOCK", "simulated")
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(main, list(args), catch_exceptions=False)
-    clock.install(clock.SystemClock())
 
 
 def test_r3_4_cli_shows_and_sets_the_method(webir):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from process_walk import granted_webir_access, ready, ready_names, roles, status, step, task
+from process_walk import QUERY_WORK, granted_webir_access, ready, ready_names, roles, status, step, task
 from sqlalchemy import select
 
 from engine import runtime
@@ -19,23 +19,6 @@ from workflows.models_accounts import AccountRevocation
 
 PROCESS = "account_revocation"
 REVOKE = {"revocation_date": "2026-12-31", "form_annotated": True, "webir_access_removed": True}
-QUERY_WORK = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <bpmn:process id="webir_query_work" isExecutable="true">
-    <bpmn:laneSet id="ls"><bpmn:lane id="lane_user" name="user">
-      <bpmn:flowNodeRef>s</bpmn:flowNodeRef><bpmn:flowNodeRef>query</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>e</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
-    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="query" name="WebIR query"><bpmn:incoming>f1</bpmn:incoming>
-      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="query" />
-    <bpmn:sequenceFlow id="f2" sourceRef="query" targetRef="e" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
-
-
 def _request(db, starter_id: int, subject: str | None = None) -> int:
     iid = runtime.start_instance(db, PROCESS, starter_id)
     form = {"reason_kind": "resigned", "reason": "調職 Transferred", "effective_date": "2026-12-31"}

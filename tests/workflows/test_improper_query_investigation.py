@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from process_walk import granted_webir_access, new_user, ready_names, roles, status, step, task
+from process_walk import QUERY_WORK, granted_webir_access, new_user, ready_names, roles, status, step, task
 from sqlalchemy import select, update
 
 from engine import runtime
@@ -43,23 +43,6 @@ IMPROPER = {"decision": "improper", "decision_reason": "無公務需要之夜間
 PROPER = {"decision": "proper", "decision_reason": "緊急個案，已補登記 An urgent case, registered afterwards",
           "accountability": "none"}
 REVOKE = {"revocation_date": "2026-12-31", "form_annotated": True, "webir_access_removed": True}
-USER_WORK = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <bpmn:process id="webir_query_work" isExecutable="true">
-    <bpmn:laneSet id="ls"><bpmn:lane id="lane_user" name="user">
-      <bpmn:flowNodeRef>s</bpmn:flowNodeRef><bpmn:flowNodeRef>query</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>e</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
-    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="query" name="WebIR query"><bpmn:incoming>f1</bpmn:incoming>
-      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="query" />
-    <bpmn:sequenceFlow id="f2" sourceRef="query" targetRef="e" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
-
-
 def _granted_querier(db, users) -> None:
     """dsw.staff holds WebIR access through a granted Form 1-2 (我的E政府 account tsai.egov) since 2024."""
     granted_webir_access(db, users, "dsw.staff")
@@ -95,7 +78,7 @@ def _case(db, instance_id: int) -> ImproperQueryCase:
 def _user_work_task(db, users) -> int:
     """A ready `user`-lane task any WebIR user of DSW may take (the querier's daily work)."""
     with db.transaction() as session:
-        bundled.deploy_files(session, [ModelFile("webir_query_work.bpmn", USER_WORK)], "test", "test")
+        bundled.deploy_files(session, [ModelFile("webir_query_work.bpmn", QUERY_WORK)], "test", "test")
     iid = runtime.start_instance(db, "webir_query_work", users["dsw.unit"])
     return task(db, iid, "query").id
 
