@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import re
 
+from process_walk import status, step
 from session_helpers import login
 from sqlalchemy import select
 from test_dashboard_pages import late_calendar  # noqa: F401  (fixture)
 
-from engine import runtime
-from engine.models import Agency, HumanTask, ObligationPeriod, TaskStatus
+from engine.models import Agency, InstanceStatus, ObligationPeriod
 from web.security import CONTENT_SECURITY_POLICY
 from workflows.models_records import ReconciliationFinding, ReconciliationRun
+from workflows.query_log import import_query_log
 
-REGISTER_MATCHES = {"register_entries": 42, "log_records": 42, "matches": True}
+EMPTY_LOG = "查詢時間,查詢者帳號,被查詢人身分證號,查詢項目,案件編號\n"  # a WebIR export of a month without queries
 
 
 def _agency_id(db, code) -> int:
@@ -22,14 +23,19 @@ def _agency_id(db, code) -> int:
         return session.scalar(select(Agency.id).where(Agency.code == code))
 
 
-def _complete_february_check(db, users, code="DSW", who="dsw.unit") -> None:
+def _complete_february_check(db, users, tmp_path) -> None:
+    """DSW's February register check walked as the unit admin and the agency admin do it: the month's query log
+    (no queries) imported, the register collected, the counts confirmed, the report received (R3.3, R6.5)."""
+    (tmp_path / "log.csv").write_text(EMPTY_LOG, encoding="utf-8")
+    import_query_log(db, tmp_path / "log.csv", "DSW", tmp_path)
     with db.sessions() as session:
         period = session.scalar(select(ObligationPeriod).where(
-            ObligationPeriod.agency_id == _agency_id(db, code), ObligationPeriod.label == "2026-02",
+            ObligationPeriod.agency_id == _agency_id(db, "DSW"), ObligationPeriod.label == "2026-02",
             ObligationPeriod.obligation_id == "monthly_register_check"))
-        task = session.scalar(select(HumanTask).where(HumanTask.instance_id == period.instance_id,
-                                                      HumanTask.status == TaskStatus.READY))
-    runtime.complete_task(db, task.id, users[who], REGISTER_MATCHES)
+    step(db, period.instance_id, "collect_register", users["dsw.unit"], {"registers_collected": True})
+    step(db, period.instance_id, "confirm_counts", users["dsw.unit"], {"counts_agree": True})
+    step(db, period.instance_id, "receive_monthly_report", users["dsw.admin"], {"acknowledged": True})
+    assert status(db, period.instance_id) == InstanceStatus.COMPLETED
 
 
 def _bar(page: str, cls: str, attr: str, key: str) -> tuple[int, int]:
@@ -39,9 +45,10 @@ def _bar(page: str, cls: str, attr: str, key: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def test_on_time_chart_counts_decided_periods_by_month_obligation_and_agency(late_calendar, users):  # noqa: F811
+def test_on_time_chart_counts_decided_periods_by_month_obligation_and_agency(late_calendar, users,  # noqa: F811
+                                                                              tmp_path):
     db = late_calendar.application.extensions["webir_db"]
-    _complete_february_check(db, users)  # 5 March: February's check done before its due date (31 March)
+    _complete_february_check(db, users, tmp_path)  # 5 March: February's check done before its due date (31 March)
     login(late_calendar, "dsw.admin")
     page = late_calendar.get("/dashboard?year=2026").get_data(as_text=True)
     assert '<svg class="chart-svg on-time-months"' in page and "<script" not in page.split("</main>")[0]
