@@ -12,7 +12,7 @@ from engine.runtime import FormInvalid, NotFound, TaskNotReady
 from web.errors import error_response
 from web.extensions import get_db
 from web.inbox import bp
-from web.task_page import _submission as parsed_form  # the form parsed exactly as for submitting
+from web.task_page import posted_form as parsed_form  # the form parsed exactly as for submitting
 
 
 @bp.post("/tasks/<int:task_id>/draft")

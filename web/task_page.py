@@ -67,7 +67,7 @@ def _uploads(schema: dict | None) -> dict[str, Upload]:
     return uploads
 
 
-def _submission(task_id: int) -> tuple[dict, int, dict | None]:
+def posted_form(task_id: int) -> tuple[dict, int, dict | None]:
     """The posted form parsed against the task's schema, the task's instance id, and the schema."""
     try:
         with get_db().sessions() as session:
@@ -84,7 +84,7 @@ def _submission(task_id: int) -> tuple[dict, int, dict | None]:
 @bp.post("/tasks/<int:task_id>")
 @login_required
 def submit(task_id: int):
-    data, instance_id, schema = _submission(task_id)
+    data, instance_id, schema = posted_form(task_id)
     try:
         instance_id = complete_task(get_db(), task_id, current_user.id, data, _uploads(schema))
     except NotFound:
