@@ -27,11 +27,11 @@ from workflows.reconcile_context import Period, load_context
 from workflows.reconcile_sql import (
     ENTRY_TOTAL,
     FINDINGS,
+    LOG_TOTAL,
     RESULT_COUNTS,
     candidates,
     entry_rows,
     log_rows,
-    log_total,
     rest,
     result_rows,
     round_statements,
@@ -103,7 +103,7 @@ def reconcile(session: Session, agency: Agency, period_label: str,
               "workdays": context.working_days or [-1], "offset": context.offset, "opens": context.opens,
               "closes": context.closes}
     _match(session, params, is_pg)
-    _exec(session, result_rows(is_pg), params)
+    _exec(session, result_rows(is_pg))
     result = _count(session, agency, period, params, is_pg)
     if persist:
         result.run_id = _persist(session, agency, period, tol, result, actor)
@@ -142,19 +142,11 @@ def _pg_temp_buffers(session: Session) -> None:
         pass
 
 
-def _text(sql: str):
+def _exec(session: Session, sql: str, params: dict | None = None) -> None:
     statement = text(sql)
     if ":workdays" in sql:  # the month's working days, an IN list
         statement = statement.bindparams(bindparam("workdays", expanding=True))
-    return statement
-
-
-def _exec(session: Session, sql: str, params: dict | None = None) -> None:
-    session.execute(_text(sql), params or {})
-
-
-def _scalar(session: Session, sql: str, params: dict):
-    return session.execute(_text(sql), params).scalar()
+    session.execute(statement, params or {})
 
 
 def _drop_temp(session: Session) -> None:
@@ -164,7 +156,7 @@ def _drop_temp(session: Session) -> None:
 
 def _match(session: Session, params: dict, is_pg: bool) -> None:
     """Candidates, then rounds of mutual-best pairing until no candidate is left (each round pairs at least one)."""
-    _run(session, log_rows(is_pg) + candidates(is_pg), params, is_pg, "rc_cand")
+    _run(session, log_rows(is_pg) + candidates(is_pg), params, is_pg, "rc_log", "rc_cand")
     if is_pg:  # hash joins: no index to maintain on a million inserted pairs
         _exec(session, "CREATE TEMP TABLE rc_match (log_id BIGINT NOT NULL, entry_id BIGINT NOT NULL, "
                        "other INTEGER NOT NULL)")
@@ -203,7 +195,7 @@ def _rounds(session: Session, is_pg: bool) -> None:
 
 def _count(session: Session, agency: Agency, period: Period, params: dict, is_pg: bool) -> Reconciliation:
     counts = dict.fromkeys(FINDING_TYPES, 0)
-    total = int(_scalar(session, log_total(is_pg), params))
+    total = int(session.execute(text(LOG_TOTAL)).scalar())
     row = session.execute(text(RESULT_COUNTS)).one()
     for key, value in zip(("querier_mismatch", "logged_not_registered") + FLAGS, row, strict=True):
         counts[key] = int(value or 0)

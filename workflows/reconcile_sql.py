@@ -42,8 +42,6 @@ def _keyed(sql: str, is_pg: bool) -> str:
         sql = re.sub(r",\s*\w+\.__ENTRY_TS__(?: AS entry_ts)?|\s+AND \w+\.__ENTRY_TS__ = [\w.]+", "", sql)
     else:
         sql = sql.replace(f"r.{ENTRY_TS}", "r.window_start_ts").replace(ENTRY_TS, "entry_ts")
-    if is_pg:  # read in place: the planner evaluates only the columns each statement uses
-        sql = sql.replace("FROM rc_log l", f"FROM ({_LOG_SELECT}) l")
     return sql.replace(LOG_KEY, "l.log_id" if is_pg else "l.rowid")
 
 
@@ -54,10 +52,8 @@ def _create(name: str, select: str, is_pg: bool, sqlite_ddl: str | None = None) 
 
 
 def log_rows(is_pg: bool) -> list[str]:
-    """Statements that fill rc_log, sorted by case so the register's index is probed in order (SQLite). PostgreSQL
-    hashes, so it reads the log records where they are (`FROM rc_log l` becomes the SELECT itself): writing a
-    million rows to a temporary table and reading them back cost more than scanning the log table twice."""
-    return [] if is_pg else _create("rc_log", _LOG_SELECT + "ORDER BY q.case_number, q.subject_id", is_pg)
+    """Statements that fill rc_log; SQLite's sorted by case so the register's index is probed in order."""
+    return _create("rc_log", _LOG_SELECT + ("" if is_pg else "ORDER BY q.case_number, q.subject_id"), is_pg)
 
 
 # A candidate's preference as one integer, smallest best: another querier (bit 58), then the time gap (22 bits,
@@ -159,12 +155,7 @@ def result_rows(is_pg: bool) -> str:
 
 
 # Counts: the month's log records (rc_log alone); every other class and every flag is in rc_result.
-_LOG_TOTAL = "SELECT COUNT(*) FROM rc_log l WHERE l.in_period = 1"
-
-
-def log_total(is_pg: bool) -> str:
-    """The statement counting the month's log records."""
-    return _keyed(_LOG_TOTAL, is_pg)
+LOG_TOTAL = "SELECT COUNT(*) FROM rc_log WHERE in_period = 1"
 RESULT_COUNTS = """
 SELECT SUM(CASE WHEN cls = 'querier_mismatch' THEN 1 ELSE 0 END),
        SUM(CASE WHEN cls = 'logged_not_registered' THEN 1 ELSE 0 END),
