@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gen_records  # noqa: E402
 from reconcile_baseline import python_reconcile  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import event, select, text  # noqa: E402
 
 import workflows  # noqa: E402, F401
 from engine.bundle import ModelFile  # noqa: E402
@@ -106,13 +107,70 @@ def _import(url: str, command: str, path: Path, instance: Path) -> tuple[float, 
     return float(seconds), int(rss_kb) / 1024
 
 
-def _timed_reconcile(db: Database, period: str) -> tuple[float, float, dict]:
-    """Wall seconds, this process's CPU seconds (SQLite works in-process), counts."""
+_TICK = os.sysconf("SC_CLK_TCK")
+_STEP = re.compile(r"^\s*(?:CREATE TEMP TABLE|INSERT INTO|CREATE (?:UNIQUE )?INDEX(?: IF NOT EXISTS)? \w+ ON|ANALYZE"
+                   r"|DROP TABLE(?: IF EXISTS)?|SELECT COUNT\(\*\)(?:, SUM)?[^F]*FROM)\s*(\w+)", re.IGNORECASE)
+
+
+def _backend_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) the PostgreSQL backend `pid` used so far, from /proc (0 without one)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+class StepTimer:
+    """Wall, this process's CPU and the PostgreSQL backend's CPU per reconciliation statement, grouped by the
+    temporary table (or command) each statement fills, so the cost of each step shows beside the total."""
+
+    def __init__(self, db: Database):
+        self.db, self.steps, self.pid, self.first_pid, self._start = db, {}, None, None, None
+        event.listen(db.engine, "before_cursor_execute", self._before)
+        event.listen(db.engine, "after_cursor_execute", self._after)
+
+    def close(self) -> None:
+        event.remove(self.db.engine, "before_cursor_execute", self._before)
+        event.remove(self.db.engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
+        if not self.db.is_sqlite:  # psycopg knows its backend's pid without a query
+            self.pid = conn.connection.dbapi_connection.info.backend_pid
+            self.first_pid = self.first_pid or self.pid
+        self._start = (time.perf_counter(), time.process_time(), _backend_cpu(self.pid))
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany):
+        wall, cpu, server = self._start
+        found = _STEP.match(statement)
+        label = (statement.split()[0] + " " + found.group(1)) if found else " ".join(statement.split()[:3])[:40]
+        total = self.steps.setdefault(label, [0.0, 0.0, 0.0, 0])
+        total[0] += time.perf_counter() - wall
+        total[1] += time.process_time() - cpu
+        total[2] += _backend_cpu(self.pid) - server
+        total[3] += 1
+
+    def report(self) -> None:
+        for label, (wall, cpu, server, count) in self.steps.items():
+            if wall >= 0.05 or cpu >= 0.05 or server >= 0.05:
+                print(f"      {label:<36} x{count:<3} wall {wall:6.2f}  cpu {cpu:6.2f}  server cpu {server:6.2f}")
+
+
+def _timed_reconcile(db: Database, period: str, steps: bool = True) -> tuple[float, float, dict]:
+    """Wall seconds, this process's CPU seconds (SQLite works in-process), counts; per step with `steps`."""
+    timer = StepTimer(db) if steps else None
     started, cpu = time.perf_counter(), time.process_time()
     with db.transaction() as session:
         agency = session.scalar(select(Agency).where(Agency.code == AGENCY))
         result = reconcile(session, agency, period, actor="bench")
-    return time.perf_counter() - started, time.process_time() - cpu, result.counts
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if timer:
+        timer.close()
+        if timer.pid:
+            server = sum(step[2] for step in timer.steps.values())
+            print(f"    server backend cpu {server:.2f} s (sum over statements, backend {timer.pid}"
+                  f"{'' if timer.pid == timer.first_pid else ', changed during the run'})")
+        timer.report()
+    return wall, cpu, result.counts
 
 
 def _timed_baseline(db: Database, period: str) -> tuple[float, dict]:
@@ -123,14 +181,33 @@ def _timed_baseline(db: Database, period: str) -> tuple[float, dict]:
     return time.perf_counter() - started, counts
 
 
-def run_backend(name: str, url: str, data: Path, manifest: dict, runs: int, baseline: bool = True) -> dict:
+def _imported(url: str, manifest: dict) -> bool:
+    """Whether the database already holds the month (both files imported in full) for `--reuse`."""
+    db = Database(url)
+    try:
+        with db.sessions() as session:
+            logs = session.execute(text("SELECT COUNT(*) FROM query_log_record")).scalar()
+            entries = session.execute(text("SELECT COUNT(*) FROM register_entry")).scalar()
+    except Exception:  # noqa: BLE001 - no schema yet
+        return False
+    finally:
+        db.dispose()
+    return logs == entries == manifest["n"]
+
+
+def run_backend(name: str, url: str, data: Path, manifest: dict, runs: int, baseline: bool = True,
+                reuse: bool = False) -> dict:
     print(f"== {name}")
-    db = _fresh_schema(url)
-    _organisation(db, manifest)
-    db.dispose()
-    with tempfile.TemporaryDirectory() as instance:
-        log_s, log_mb = _import(url, "import-query-log", data / "log.csv", Path(instance))
-        reg_s, reg_mb = _import(url, "import-register", data / "register.csv", Path(instance))
+    log_s = log_mb = reg_s = reg_mb = 0.0
+    if reuse and _imported(url, manifest):
+        print("    reusing the imported month")
+    else:
+        db = _fresh_schema(url)
+        _organisation(db, manifest)
+        db.dispose()
+        with tempfile.TemporaryDirectory() as instance:
+            log_s, log_mb = _import(url, "import-query-log", data / "log.csv", Path(instance))
+            reg_s, reg_mb = _import(url, "import-register", data / "register.csv", Path(instance))
     db = Database(url)
     times, cpu_times, counts = [], [], {}
     for _ in range(runs):
@@ -157,6 +234,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--skip-sqlite", action="store_true", help="Only PostgreSQL (with --pg).")
     parser.add_argument("--no-baseline", action="store_true", help="Skip the Python-loop baseline.")
+    parser.add_argument("--reuse", action="store_true", help="Keep an already imported month (the --sqlite file, "
+                                                             "the PostgreSQL schema) and only reconcile.")
     args = parser.parse_args()
     planted = args.data / "planted.json"
     manifest = json.loads(planted.read_text()) if planted.exists() else None
@@ -167,13 +246,15 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as folder:
         sqlite_path = args.sqlite or Path(folder) / "bench.sqlite3"
-        sqlite_path.unlink(missing_ok=True)
+        if not args.reuse:
+            sqlite_path.unlink(missing_ok=True)
         if not args.skip_sqlite:
             results.append(run_backend("SQLite", f"sqlite:///{sqlite_path}", args.data, manifest, args.runs,
-                                       not args.no_baseline))
+                                       not args.no_baseline, args.reuse))
         if args.pg:
             url = f"{args.pg}?options=-csearch_path%3D{PG_SCHEMA}"
-            results.append(run_backend("PostgreSQL", url, args.data, manifest, args.runs, not args.no_baseline))
+            results.append(run_backend("PostgreSQL", url, args.data, manifest, args.runs, not args.no_baseline,
+                                       args.reuse))
     print(json.dumps({"expected": manifest["expected"], "results": results}, indent=2))
 
 

@@ -24,7 +24,19 @@ from workflows.clauses import implements
 from workflows.models_records import ReconciliationRun
 from workflows.query_explanation import open_explanations
 from workflows.reconcile_context import Period, load_context
-from workflows.reconcile_sql import ENTRY_ROWS, FINDINGS, candidates, log_rows, rest, result_rows, round_statements
+from workflows.reconcile_sql import (
+    ENTRY_TOTAL,
+    FINDINGS,
+    LOG_TOTAL,
+    RESULT_COUNTS,
+    candidates,
+    entry_rows,
+    log_rows,
+    rest,
+    result_rows,
+    round_statements,
+    round_tables,
+)
 
 CLASSES = ("matched", "logged_not_registered", "querier_mismatch", "registered_not_logged")
 FLAGS = ("off_hours", "unauthorized_account", "outside_business_scope")
@@ -87,10 +99,12 @@ def reconcile(session: Session, agency: Agency, period_label: str,
     restore = _working_memory(session, is_pg)
     context = load_context(session, agency, period, is_pg)
     params = {"a": agency.id, "p0": period.start_ts, "p1": period.end_ts, "lo": period.start_ts - tol,
-              "hi": period.end_ts + tol, "tol": tol, "span": tol + 86400, "f": False}
+              "hi": period.end_ts + tol, "tol": tol, "span": tol + 86400, "f": False,
+              "workdays": context.working_days or [-1], "offset": context.offset, "opens": context.opens,
+              "closes": context.closes}
     _match(session, params, is_pg)
-    _results(session, params, context, is_pg)
-    result = _count(session, agency, period, params)
+    _exec(session, result_rows(is_pg))
+    result = _count(session, agency, period, params, is_pg)
     if persist:
         result.run_id = _persist(session, agency, period, tol, result, actor)
     _drop_temp(session)
@@ -129,7 +143,10 @@ def _pg_temp_buffers(session: Session) -> None:
 
 
 def _exec(session: Session, sql: str, params: dict | None = None) -> None:
-    session.execute(text(sql), params or {})
+    statement = text(sql)
+    if ":workdays" in sql:  # the month's working days, an IN list
+        statement = statement.bindparams(bindparam("workdays", expanding=True))
+    session.execute(statement, params or {})
 
 
 def _drop_temp(session: Session) -> None:
@@ -145,8 +162,10 @@ def _match(session: Session, params: dict, is_pg: bool) -> None:
                        "other INTEGER NOT NULL)")
     else:  # nested loops: INTEGER PRIMARY KEY is the rowid itself, one lookup per probe
         _exec(session, "CREATE TEMP TABLE rc_match (log_id INTEGER PRIMARY KEY, entry_id BIGINT NOT NULL, "
-                       "other INTEGER NOT NULL)")
+                       "other INTEGER NOT NULL, entry_ts BIGINT NOT NULL)")
     _rounds(session, is_pg)
+    if not is_pg:  # for the anti-join of the month's entries; built once (a sort), not maintained row by row
+        _exec(session, "CREATE UNIQUE INDEX IF NOT EXISTS ix_rc_match_entry ON rc_match (entry_ts, entry_id)")
 
 
 def _run(session: Session, statements: list[str], params: dict, is_pg: bool, *analyze: str) -> None:
@@ -164,38 +183,27 @@ def _rounds(session: Session, is_pg: bool) -> None:
             return
         _run(session, best, {}, is_pg)
         paired = session.execute(text(pick)).rowcount
-        _run(session, ["DROP TABLE rc_best_log", "DROP TABLE rc_best_entry"], {}, is_pg, "rc_match")
+        _run(session, [f"DROP TABLE {name}" for name in round_tables(is_pg)], {}, is_pg, "rc_match")
         if paired == remaining:  # every candidate was a pair: none is left
             return
         if not is_pg:  # for the next round's anti-join; built once (a sort), not maintained row by row
-            _exec(session, "CREATE UNIQUE INDEX IF NOT EXISTS ix_rc_match_entry ON rc_match (entry_id)")
+            _exec(session, "CREATE UNIQUE INDEX IF NOT EXISTS ix_rc_match_entry ON rc_match (entry_ts, entry_id)")
         _run(session, rest(is_pg), {}, is_pg, "rc_cand_next")
         _run(session, ["DROP TABLE rc_cand", "ALTER TABLE rc_cand_next RENAME TO rc_cand"], {}, is_pg)
         remaining = session.execute(text("SELECT COUNT(*) FROM rc_cand")).scalar()
 
 
-def _results(session: Session, params: dict, context, is_pg: bool) -> None:
-    """One row per log record of the month: its class and its three flags (R6.3)."""
-    statement = text(result_rows(is_pg)).bindparams(bindparam("workdays", expanding=True))
-    session.execute(statement, {**params, "workdays": context.working_days or [-1], "offset": context.offset,
-                                "opens": context.opens, "closes": context.closes})
-
-
-def _count(session: Session, agency: Agency, period: Period, params: dict) -> Reconciliation:
+def _count(session: Session, agency: Agency, period: Period, params: dict, is_pg: bool) -> Reconciliation:
     counts = dict.fromkeys(FINDING_TYPES, 0)
-    row = session.execute(text(
-        "SELECT COUNT(*), SUM(CASE WHEN cls = 'matched' THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN cls = 'querier_mismatch' THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN cls = 'logged_not_registered' THEN 1 ELSE 0 END), "
-        "SUM(off_hours), SUM(unauthorized), SUM(outside_scope) FROM rc_result")).one()
-    total = int(row[0])
-    for key, value in zip(("matched", "querier_mismatch", "logged_not_registered") + FLAGS, row[1:], strict=True):
+    total = int(session.execute(text(LOG_TOTAL)).scalar())
+    row = session.execute(text(RESULT_COUNTS)).one()
+    for key, value in zip(("querier_mismatch", "logged_not_registered") + FLAGS, row, strict=True):
         counts[key] = int(value or 0)
-    session.execute(text(ENTRY_ROWS), params)
-    entries, unmatched = session.execute(text(
-        "SELECT COUNT(*), SUM(CASE WHEN matched = 0 THEN 1 ELSE 0 END) FROM rc_entry")).one()
-    counts["registered_not_logged"] = int(unmatched or 0)
-    return Reconciliation(agency.code, period.label, counts, total, int(entries))
+    counts["matched"] = total - counts["querier_mismatch"] - counts["logged_not_registered"]
+    entries = int(session.execute(text(ENTRY_TOTAL), params).scalar())
+    session.execute(text(entry_rows(is_pg)), params)
+    counts["registered_not_logged"] = int(session.execute(text("SELECT COUNT(*) FROM rc_entry")).scalar())
+    return Reconciliation(agency.code, period.label, counts, total, entries)
 
 
 def _persist(session: Session, agency: Agency, period: Period, tol: int, result: Reconciliation,

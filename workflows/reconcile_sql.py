@@ -1,22 +1,47 @@
 """The reconciliation's statements: portable SQL (SQLite and PostgreSQL) over epoch-second integers."""
 # ruff: noqa: S608  (every statement is built from the constant fragments below; values are bound parameters)
 
-# Log records of the month and of the tolerance on either side (those may take entries at the edges).
-_LOG_SELECT = """
+import re
+
+_LOCAL = "(q.query_ts + :offset)"
+_SECOND_OF_DAY = f"({_LOCAL} - ({_LOCAL} / 86400) * 86400)"
+# Log records of the month and of the tolerance on either side (those may take entries at the edges), each with
+# its R6.3 flags, which depend on the record alone: computed in this one pass, they leave rc_log narrow (no
+# query item or grant coverage to carry through the sort and the later passes).
+_LOG_SELECT = f"""
 SELECT q.id AS log_id, q.query_ts AS ts, q.case_number AS case_number, q.subject_id AS subject_id,
-       q.account AS account, a.user_id AS user_id, a.auth AS auth, a.scope AS scope, q.query_item AS item,
-       CASE WHEN q.query_ts >= :p0 AND q.query_ts < :p1 THEN 1 ELSE 0 END AS in_period
+       q.account AS account, a.user_id AS user_id,
+       CASE WHEN q.query_ts >= :p0 AND q.query_ts < :p1 THEN 1 ELSE 0 END AS in_period,
+  CASE WHEN {_LOCAL} / 86400 IN :workdays AND {_SECOND_OF_DAY} >= :opens AND {_SECOND_OF_DAY} < :closes
+       THEN 0 ELSE 1 END AS off_hours,
+  CASE WHEN a.user_id IS NULL OR a.auth = 1 THEN 1 WHEN a.auth = 0 THEN 0
+       WHEN NOT EXISTS (SELECT 1 FROM rc_grant g WHERE g.user_id = a.user_id
+                        AND g.from_ts <= q.query_ts AND g.to_ts > q.query_ts) THEN 1 ELSE 0 END AS unauthorized,
+  CASE WHEN a.user_id IS NULL OR a.scope = 1 THEN 0
+       WHEN a.scope = 2 AND NOT EXISTS (SELECT 1 FROM rc_known k WHERE k.user_id = a.user_id
+                                        AND k.from_ts <= q.query_ts AND k.to_ts > q.query_ts) THEN 0
+       WHEN NOT EXISTS (SELECT 1 FROM rc_scope s WHERE s.user_id = a.user_id AND s.item = q.query_item
+                        AND s.from_ts <= q.query_ts AND s.to_ts > q.query_ts) THEN 1 ELSE 0 END AS outside_scope
 FROM query_log_record q LEFT JOIN rc_alias a ON a.alias = q.account
 WHERE q.agency_id = :a AND q.query_ts >= :lo AND q.query_ts < :hi
 """
 # SQLite numbers rc_log's rows (rowid) in case order and pairs by that number: rc_cand, clustered by (log, entry),
 # then fills in key order and the per-log GROUP BY needs no sort. PostgreSQL hashes on log_id.
 LOG_KEY = "__LOG_KEY__"
+# SQLite carries each entry's window start with its candidates and pairs, so the month's entries, read from the
+# period index in (window start, id) order, find their pair in an rc_match index of the same order (sequential
+# probes, not a million random ones). Written as `, <alias>.__ENTRY_TS__` / `AND <alias>.__ENTRY_TS__ = ...`.
+ENTRY_TS = "__ENTRY_TS__"
 _SQLITE_CAND = ("CREATE TEMP TABLE {name} (log_id INTEGER NOT NULL, entry_id INTEGER NOT NULL, rank INTEGER NOT NULL, "
-                "PRIMARY KEY (log_id, entry_id)) WITHOUT ROWID")
+                "entry_ts INTEGER NOT NULL, PRIMARY KEY (log_id, entry_id)) WITHOUT ROWID")
 
 
 def _keyed(sql: str, is_pg: bool) -> str:
+    """The dialect's log key, and the entry window start kept (SQLite) or left out (PostgreSQL)."""
+    if is_pg:
+        sql = re.sub(r",\s*\w+\.__ENTRY_TS__(?: AS entry_ts)?|\s+AND \w+\.__ENTRY_TS__ = [\w.]+", "", sql)
+    else:
+        sql = sql.replace(f"r.{ENTRY_TS}", "r.window_start_ts").replace(ENTRY_TS, "entry_ts")
     return sql.replace(LOG_KEY, "l.log_id" if is_pg else "l.rowid")
 
 
@@ -43,7 +68,7 @@ SELECT {LOG_KEY} AS log_id, r.id AS entry_id,
        CASE WHEN r.querier = l.account
               OR (SELECT ra.user_id FROM rc_alias ra WHERE ra.alias = r.querier) = l.user_id
             THEN 0 ELSE {OTHER_BIT} END
-       + (CASE WHEN {_GAP} > {GAP_CAP} THEN {GAP_CAP} ELSE {_GAP} END) * {ID_BITS} AS rank
+       + (CASE WHEN {_GAP} > {GAP_CAP} THEN {GAP_CAP} ELSE {_GAP} END) * {ID_BITS} AS rank, r.{ENTRY_TS} AS entry_ts
 FROM rc_log l
 """
 _EFFECTIVE_IN_WINDOW = """
@@ -76,25 +101,33 @@ _ID_OF = "({k} - ({k} / {bits}) * {bits})"  # the low bits of a packed key (a po
 
 def round_statements(is_pg: bool) -> list[str]:
     """One pairing round: each side's best candidate, then the pairs that chose each other go into rc_match."""
-    # SQLite appends the sorted groups to rowid-keyed tables so the pick is a rowid lookup; PostgreSQL hashes,
-    # so plain (analysed) tables serve it better.
-    group = "SELECT {side}_id, MIN(rank + {other}_id) AS k FROM rc_cand GROUP BY {side}_id"
-    if is_pg:
-        best = (f"CREATE TEMP TABLE rc_best_{{side}} AS {group}", "ANALYZE rc_best_{side}")
-    else:
-        best = ("CREATE TEMP TABLE rc_best_{side} ({side}_id INTEGER PRIMARY KEY, k BIGINT NOT NULL)",
-                f"INSERT INTO rc_best_{{side}} {group}")
     log_pick, entry_pick = _ID_OF.format(k="b.k", bits=ID_BITS), _ID_OF.format(k="e.k", bits=ID_BITS)
-    pick = (f"INSERT INTO rc_match SELECT b.log_id, {log_pick}, b.k / {OTHER_BIT} FROM rc_best_log b "
+    best_log = "SELECT log_id, MIN(rank + entry_id) AS k FROM rc_cand GROUP BY log_id"
+    pick = (f"INSERT INTO rc_match SELECT b.log_id, {log_pick}, b.k / {OTHER_BIT}, e.{ENTRY_TS} FROM {{best_log}} b "
             f"JOIN rc_best_entry e ON e.entry_id = {log_pick} AND {entry_pick} = b.log_id")
-    return [template.format(side=side, other=other) for side, other in
-            (("log", "entry"), ("entry", "log")) for template in best] + [pick]
+    if is_pg:  # PostgreSQL hashes both groupings and joins them in one statement, no table written between
+        best_entry = "SELECT entry_id, MIN(rank + log_id) AS k FROM rc_cand GROUP BY entry_id"
+        pick = pick.replace("JOIN rc_best_entry e", f"JOIN ({best_entry}) e").format(best_log=f"({best_log})")
+        return [_keyed(pick, is_pg)]
+    # SQLite: each entry's best kept by an upsert into a rowid-keyed table (cheaper than sorting a million
+    # candidates for a GROUP BY), and the per-log best streamed from rc_cand's (log, entry) order straight into
+    # the pick, a rowid lookup, without a table of its own.
+    return ["CREATE TEMP TABLE rc_best_entry (entry_id INTEGER PRIMARY KEY, k INTEGER NOT NULL, "
+            "entry_ts INTEGER NOT NULL)",
+            "INSERT INTO rc_best_entry SELECT entry_id, rank + log_id, entry_ts FROM rc_cand WHERE 1 "
+            "ON CONFLICT (entry_id) DO UPDATE SET k = MIN(k, excluded.k)",
+            _keyed(pick.format(best_log=f"({best_log})"), is_pg)]
 
 
-_REST = """
-SELECT c.log_id, c.entry_id, c.rank FROM rc_cand c
+def round_tables(is_pg: bool) -> list[str]:
+    """The temporary tables one round leaves behind."""
+    return [] if is_pg else ["rc_best_entry"]
+
+
+_REST = f"""
+SELECT c.log_id, c.entry_id, c.rank, c.{ENTRY_TS} FROM rc_cand c
 WHERE NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.log_id = c.log_id)
-  AND NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.entry_id = c.entry_id)
+  AND NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.entry_id = c.entry_id AND m.{ENTRY_TS} = c.entry_ts)
 """
 
 
@@ -103,32 +136,31 @@ def rest(is_pg: bool) -> list[str]:
     return _create("rc_cand_next", _REST, is_pg, _SQLITE_CAND)
 
 
-_LOCAL = "(l.ts + :offset)"
-_SECOND_OF_DAY = f"({_LOCAL} - ({_LOCAL} / 86400) * 86400)"
-# One row per log record of the month: exactly one class, and the R6.3 flags.
+# The log records of the month that need an explanation (R6.1): a class other than matched, or a flag. Matched
+# records without a flag (nearly all) are only counted, never stored.
 _RESULT = f"""
 SELECT l.log_id AS log_id, l.account AS account, m.entry_id AS entry_id,
   CASE WHEN m.log_id IS NULL THEN 'logged_not_registered' WHEN m.other = 0 THEN 'matched'
-       ELSE 'querier_mismatch' END AS cls,
-  CASE WHEN {_LOCAL} / 86400 IN :workdays AND {_SECOND_OF_DAY} >= :opens AND {_SECOND_OF_DAY} < :closes
-       THEN 0 ELSE 1 END AS off_hours,
-  CASE WHEN l.user_id IS NULL OR l.auth = 1 THEN 1 WHEN l.auth = 0 THEN 0
-       WHEN NOT EXISTS (SELECT 1 FROM rc_grant g WHERE g.user_id = l.user_id
-                        AND g.from_ts <= l.ts AND g.to_ts > l.ts) THEN 1 ELSE 0 END AS unauthorized,
-  CASE WHEN l.user_id IS NULL OR l.scope = 1 THEN 0
-       WHEN l.scope = 2 AND NOT EXISTS (SELECT 1 FROM rc_known k WHERE k.user_id = l.user_id
-                                        AND k.from_ts <= l.ts AND k.to_ts > l.ts) THEN 0
-       WHEN NOT EXISTS (SELECT 1 FROM rc_scope s WHERE s.user_id = l.user_id AND s.item = l.item
-                        AND s.from_ts <= l.ts AND s.to_ts > l.ts) THEN 1 ELSE 0 END AS outside_scope
+       ELSE 'querier_mismatch' END AS cls, l.off_hours AS off_hours, l.unauthorized AS unauthorized,
+  l.outside_scope AS outside_scope
 FROM rc_log l LEFT JOIN rc_match m ON m.log_id = {LOG_KEY}
-WHERE l.in_period = 1
+WHERE l.in_period = 1 AND (m.log_id IS NULL OR m.other <> 0 OR l.off_hours = 1 OR l.unauthorized = 1
+                            OR l.outside_scope = 1)
 """
 
 
 def result_rows(is_pg: bool) -> str:
-    """The statement that fills rc_result: one row per log record of the month, its class and R6.3 flags."""
+    """The statement that fills rc_result: the month's log records with a finding, their class and R6.3 flags."""
     return _create("rc_result", _RESULT, is_pg)[0]
 
+
+# Counts: the month's log records (rc_log alone); every other class and every flag is in rc_result.
+LOG_TOTAL = "SELECT COUNT(*) FROM rc_log WHERE in_period = 1"
+RESULT_COUNTS = """
+SELECT SUM(CASE WHEN cls = 'querier_mismatch' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN cls = 'logged_not_registered' THEN 1 ELSE 0 END),
+       SUM(off_hours), SUM(unauthorized), SUM(outside_scope) FROM rc_result
+"""
 
 # Every record needing an explanation (R6.1): each class but matched, each flag, each unmatched entry.
 FINDINGS = """
@@ -138,17 +170,23 @@ UNION ALL SELECT :run, 'off_hours', log_id, entry_id, account FROM rc_result WHE
 UNION ALL SELECT :run, 'unauthorized_account', log_id, entry_id, account FROM rc_result WHERE unauthorized = 1
 UNION ALL SELECT :run, 'outside_business_scope', log_id, entry_id, account FROM rc_result WHERE outside_scope = 1
 UNION ALL SELECT :run, 'registered_not_logged', NULL, e.entry_id, r.querier FROM rc_entry e
-  JOIN register_entry r ON r.id = e.entry_id WHERE e.matched = 0
+  JOIN register_entry r ON r.id = e.entry_id
 """
 
-# The effective register entries of the month (one scan), each marked paired or not: one GROUP BY over the
-# entries and the pairs together instead of a lookup per entry.
-ENTRY_ROWS = """
-CREATE TEMP TABLE rc_entry AS
-SELECT entry_id, MAX(paired) AS matched FROM (
-  SELECT r.id AS entry_id, 0 AS paired FROM register_entry r
-  WHERE r.agency_id = :a AND r.withdrawn = :f AND r.window_start_ts >= :p0 AND r.window_start_ts < :p1
-    AND r.id NOT IN (SELECT entry_id FROM rc_corrected)
-  UNION ALL SELECT m.entry_id, 1 FROM rc_match m) entries
-GROUP BY entry_id HAVING MIN(paired) = 0
+# The effective register entries of the month: counted from the period index, and those left unpaired kept in
+# rc_entry (an anti-join against the pairs; SQLite probes rc_match's entry index).
+_MONTH_ENTRIES = """
+FROM register_entry r
+WHERE r.agency_id = :a AND r.withdrawn = :f AND r.window_start_ts >= :p0 AND r.window_start_ts < :p1
+  AND r.id NOT IN (SELECT entry_id FROM rc_corrected)
 """
+ENTRY_TOTAL = f"SELECT COUNT(*) {_MONTH_ENTRIES}"
+_ENTRY_ROWS = f"""
+CREATE TEMP TABLE rc_entry AS SELECT r.id AS entry_id {_MONTH_ENTRIES}
+  AND NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.entry_id = r.id AND m.{ENTRY_TS} = r.window_start_ts)
+"""
+
+
+def entry_rows(is_pg: bool) -> str:
+    """The statement that fills rc_entry with the month's effective entries left unpaired."""
+    return _keyed(_ENTRY_ROWS, is_pg)

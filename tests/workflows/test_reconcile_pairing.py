@@ -1,0 +1,156 @@
+"""The set-based pairing against a plain-Python statement of its rules, on a crowded month (R3.4, R6.6).
+
+Few case numbers and subjects, so most log records and entries have several candidates, ties in querier and
+time gap, and several pairing rounds; entries dated without a time, corrected and withdrawn entries, blank case
+numbers and subjects; three tolerances. The reference follows INTERFACES.md's rule literally: candidates agree
+on case (subject agreeing when written) or, without a case number, on subject, within the tolerance; each round
+pairs the log records and entries that are each other's best candidate (same querier first, then the nearest
+time, then the smaller id on the entry side; on the log side the smaller log key: the record id on PostgreSQL,
+the position in (case number, subject) order on SQLite, unique here).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine.models import Agency, User
+from workflows.models import AccountApplication
+from workflows.models_records import QueryLogRecord, ReconciliationFinding, RegisterEntry
+from workflows.reconcile import parse_period, reconcile
+from workflows.reconcile_sql import GAP_CAP
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+import reconcile_bench  # noqa: E402
+
+TPE = dt.timezone(dt.timedelta(hours=8))
+ACCOUNTS = [f"u{n:04d}" for n in range(8)] + ["egov.u0001", "egov.u0002", "ghost1"]
+
+
+def _crowded_month(session, agency: Agency, rng: random.Random, p0: int, p1: int) -> None:
+    cases, subjects = [f"C{n}" for n in range(20)], [f"S{n}" for n in range(40)]
+    spread = p1 - p0 + 4 * 86400
+
+    def when() -> int:  # most of them in three busy days mid-month, the rest anywhere, edges included
+        offset = rng.randrange(spread) if rng.random() < 0.3 else 14 * 86400 + rng.randrange(3 * 86400)
+        return p0 - 2 * 86400 + offset // 600 * 600
+
+    pairs = rng.sample([(c, s) for c in [*cases, ""] for s in subjects], 600)  # unique (case, subject) per record
+    for case, subject in pairs:
+        ts = when()
+        session.add(QueryLogRecord(agency_id=agency.id, queried_at=dt.datetime.fromtimestamp(ts, TPE), query_ts=ts,
+                                   account=rng.choice(ACCOUNTS), subject_id=subject,
+                                   query_item="social_assistance", case_number=case))
+    entries = []
+    for n in range(600):
+        ts = when()
+        date_only = rng.random() < 0.3
+        start = ts - (ts + 8 * 3600) % 86400 if date_only else ts
+        entry = RegisterEntry(agency_id=agency.id, case_number=rng.choice(cases) if rng.random() < 0.9 else "",
+                              querier=rng.choice(ACCOUNTS), queried_at=dt.datetime.fromtimestamp(start, TPE),
+                              date_only=date_only, window_start_ts=start,
+                              window_end_ts=start + 86399 if date_only else start, purpose="p",
+                              subject_id=rng.choice(subjects) if rng.random() < 0.5 else "",
+                              withdrawn=rng.random() < 0.03, source="file", fingerprint=f"f{n}")
+        session.add(entry)
+        entries.append(entry)
+    session.flush()
+    for old in rng.sample(entries, 20):
+        session.add(RegisterEntry(agency_id=agency.id, case_number=old.case_number, querier=old.querier,
+                                  queried_at=old.queried_at, date_only=old.date_only,
+                                  window_start_ts=old.window_start_ts, window_end_ts=old.window_end_ts,
+                                  purpose="corrected", subject_id=old.subject_id, withdrawn=False, source="web",
+                                  fingerprint=f"c{old.id}", corrects_id=old.id))
+
+
+def _candidates(logs, entries, aliases: dict, tol: int) -> list[tuple[int, int, tuple[int, int]]]:
+    """(log id, entry id, (other querier, time gap)) of every pair the rules allow."""
+    span, found = tol + 86400, []
+    for q in logs:
+        for e in entries:
+            if e.window_end_ts < q.query_ts - tol or not q.query_ts - span <= e.window_start_ts <= q.query_ts + tol:
+                continue
+            if (e.case_number == q.case_number and e.subject_id in ("", q.subject_id) if q.case_number
+                    else e.subject_id == q.subject_id):
+                who = aliases.get(e.querier)
+                other = 0 if e.querier == q.account or (who is not None and who == aliases.get(q.account)) else 1
+                gap = min(max(0, e.window_start_ts - q.query_ts, q.query_ts - e.window_end_ts), GAP_CAP)
+                found.append((q.id, e.id, (other, gap)))
+    return found
+
+
+def _pair(candidates: list, keys: dict[int, int]) -> tuple[dict[int, tuple[int, int]], int]:
+    """Rounds of mutual best choices: {log id: (entry id, other querier)}, and the number of rounds."""
+    pairs: dict[int, tuple[int, int]] = {}
+    rounds = 0
+    while candidates:
+        rounds += 1
+        best_log, best_entry = {}, {}
+        for log, entry, rank in candidates:
+            best_log[log] = min(best_log.get(log, (rank, entry)), (rank, entry))
+            best_entry[entry] = min(best_entry.get(entry, (rank, keys[log])), (rank, keys[log]))
+        chosen = {log: (entry, rank[0]) for log, (rank, entry) in best_log.items()
+                  if best_entry[entry][1] == keys[log]}
+        assert chosen  # each round pairs at least one
+        pairs.update(chosen)
+        taken = {entry for entry, _ in chosen.values()}
+        candidates = [c for c in candidates if c[0] not in pairs and c[1] not in taken]
+    return pairs, rounds
+
+
+def _reference(session, agency: Agency, period, tol: int, sqlite: bool) -> tuple[set[tuple], int]:
+    """(finding type, log record id, entry id) of every class finding, by the rules stated literally; rounds."""
+    aliases = {a.egov_account: a.user_id for a in session.scalars(select(AccountApplication))}
+    aliases.update({u.username: u.id for u in session.scalars(select(User))})
+    logs = [q for q in session.scalars(select(QueryLogRecord).where(QueryLogRecord.agency_id == agency.id))
+            if period.start_ts - tol <= q.query_ts < period.end_ts + tol]
+    keys = ({q.id: n + 1 for n, q in enumerate(sorted(logs, key=lambda q: (q.case_number, q.subject_id)))}
+            if sqlite else {q.id: q.id for q in logs})
+    all_entries = list(session.scalars(select(RegisterEntry).where(RegisterEntry.agency_id == agency.id)))
+    corrected = {e.corrects_id for e in all_entries if e.corrects_id}
+    entries = [e for e in all_entries if not e.withdrawn and e.id not in corrected]
+    pairs, rounds = _pair(_candidates(logs, entries, aliases, tol), keys)
+    findings = set()
+    for q in logs:
+        if period.start_ts <= q.query_ts < period.end_ts and q.id not in pairs:
+            findings.add(("logged_not_registered", q.id, None))
+        elif period.start_ts <= q.query_ts < period.end_ts and pairs[q.id][1]:
+            findings.add(("querier_mismatch", q.id, pairs[q.id][0]))
+    paired = {entry for entry, _ in pairs.values()}
+    findings |= {("registered_not_logged", None, e.id) for e in entries
+                 if period.start_ts <= e.window_start_ts < period.end_ts and e.id not in paired}
+    return findings, rounds
+
+
+@pytest.mark.clause("R3.4", "R6.6")
+@pytest.mark.parametrize("seed", [3, 8])
+def test_r3_4_pairing_equals_the_rules_on_a_crowded_month(db, seed):
+    reconcile_bench._organisation(db, {"users": 8, "scoped_users": 3})
+    period = parse_period("2024-06")
+    with db.transaction() as session:
+        agency = session.scalar(select(Agency).where(Agency.code == reconcile_bench.AGENCY))
+        _crowded_month(session, agency, random.Random(seed), period.start_ts, period.end_ts)
+    classes = ("logged_not_registered", "querier_mismatch", "registered_not_logged")
+    for hours in (24, 2, 0):
+        with db.transaction() as session:
+            agency = session.scalar(select(Agency).where(Agency.code == reconcile_bench.AGENCY))
+            result = reconcile(session, agency, "2024-06", tolerance=dt.timedelta(hours=hours))
+            found = {tuple(row) for row in session.execute(
+                select(ReconciliationFinding.finding_type, ReconciliationFinding.log_record_id,
+                       ReconciliationFinding.register_entry_id)
+                .where(ReconciliationFinding.run_id == result.run_id,
+                       ReconciliationFinding.finding_type.in_(classes)))}
+            expected, rounds = _reference(session, agency, period, hours * 3600, db.is_sqlite)
+        assert found == expected
+        assert {c: result.counts[c] for c in classes} == {c: sum(f[0] == c for f in expected) for c in classes}
+        assert result.counts["matched"] == result.log_records - result.counts["logged_not_registered"] \
+            - result.counts["querier_mismatch"]
+        if hours == 24:  # crowded: several rounds, and every class plentiful
+            assert rounds > 2 and result.counts["matched"] > 100
+            assert min(sum(f[0] == c for f in found) for c in classes) > 20
