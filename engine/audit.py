@@ -77,16 +77,25 @@ def _next_link(session: Session) -> tuple[int, str] | None:
     tail, so later events of the same transaction read nothing again (on PostgreSQL: only the next id).
     """
     tail = session.info.get(_TAIL)
-    known = tail is not None and tail[0] is _innermost_transaction(session)
+    if tail is not None and tail[0] is _innermost_transaction(session):
+        return _link_after(session, tail[1], tail[2])
+    # Nothing of the chain is pending here (savepoints flush when they begin and end): no autoflush needed.
+    with session.no_autoflush:
+        return _link_from_database(session)
+
+
+def _link_after(session: Session, tail_id: int, tail_hash: str) -> tuple[int, str]:
     if session.get_bind().dialect.name == "postgresql":
-        if known:
-            return session.scalar(select(_PG_NEXT_ID)), tail[2]
+        return session.scalar(select(_PG_NEXT_ID)), tail_hash
+    return tail_id + 1, tail_hash
+
+
+def _link_from_database(session: Session) -> tuple[int, str] | None:
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
         # A statement of its own after the lock, so its snapshot sees every event committed before the lock.
         next_id, previous = session.execute(select(_PG_NEXT_ID, _LAST_HASH)).one()
         return next_id, previous or GENESIS
-    if known:
-        return tail[1] + 1, tail[2]
     if not holds_write_lock(session):
         return None
     last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()

@@ -337,9 +337,10 @@ def _complete_in_session(session: Session, instance: ProcessInstance, task: Huma
         raise FormInvalid(blocked)
     spiff_task.data.update(data)
     spiff_task.run()
+    # Drafts end with the task (deleted before the row changes, so the change joins the next flush).
+    session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
     task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, clock.now(), user.id
     task.assignee_id = user.id
-    session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))  # drafts end with the task
     audit.record(session, "task_completed", user.username, instance.id, task.id,
                  before=instance.status.value, after=None, task=task.name)
     advance(session, instance, version, workflow, user, instance.status.value)
