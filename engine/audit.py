@@ -2,8 +2,9 @@
 
 Each event's hash is SHA-256 over the previous event's hash and the event's own fields. Appends are
 serialized so the chain never forks: on PostgreSQL by a transaction-scoped advisory lock taken before the
-insert, on SQLite by the database write lock the insert takes. The lock is taken after any instance lock
-(audit events are recorded last in every operation), so lock order is always instance -> audit.
+insert, on SQLite by the database write lock (the instance lock's, else the one the insert takes). The lock
+is taken after any instance lock (audit events are recorded last in every operation), so lock order is
+always instance -> audit.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.db import Database
+from engine.db import Database, holds_write_lock
 from engine.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -41,18 +42,65 @@ def record(session: Session, action: str, actor: str | None, instance_id: int | 
            task_id: int | None = None, before: str | None = None, after: str | None = None,
            **detail) -> AuditEvent:
     """Append an audit event to the chain, in the current transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
     event = AuditEvent(at=clock.now().astimezone(dt.UTC), actor=actor, action=action,
                        instance_id=instance_id, task_id=task_id, status_before=before, status_after=after,
                        detail=json.loads(json.dumps(detail, default=str)))
-    session.add(event)
-    session.flush()  # the id (and, on SQLite, the write lock) before reading the previous hash
-    previous = session.scalar(select(AuditEvent.hash).where(AuditEvent.id < event.id)
-                              .order_by(AuditEvent.id.desc()).limit(1))
-    event.prev_hash = previous or GENESIS
+    link = _next_link(session)
+    if link is None:  # SQLite before the transaction's first write: the insert itself takes the write lock
+        session.add(event)
+        session.flush()  # the id (and the write lock) before reading the previous hash
+        previous = session.scalar(select(AuditEvent.hash).where(AuditEvent.id < event.id)
+                                  .order_by(AuditEvent.id.desc()).limit(1))
+        event.prev_hash = previous or GENESIS
+    else:  # under the chain lock: the id and the previous hash are known, the insert waits for the next flush
+        event.id, event.prev_hash = link
+        session.add(event)
     event.hash = event_hash(event.prev_hash, event)
+    session.info[_TAIL] = (_innermost_transaction(session), event.id, event.hash)
     return event
+
+
+_TAIL = "audit_chain_tail"  # session.info: (transaction, id, hash) of the last event this transaction appended
+_PG_NEXT_ID = func.nextval(func.pg_get_serial_sequence("audit_event", "id"))
+_LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).scalar_subquery()
+
+
+def _innermost_transaction(session: Session):
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _next_link(session: Session) -> tuple[int, str] | None:
+    """The new event's id and previous hash, read under the chain lock; None on SQLite when the transaction
+    has not written yet (it holds no write lock, so the insert must come first).
+
+    Once this (sub)transaction has appended an event it holds the lock until it ends and knows the chain's
+    tail, so later events of the same transaction read nothing again (on PostgreSQL: only the next id).
+    """
+    tail = session.info.get(_TAIL)
+    if tail is not None and tail[0] is _innermost_transaction(session):
+        return _link_after(session, tail[1], tail[2])
+    # Nothing of the chain is pending here (savepoints flush when they begin and end): no autoflush needed.
+    with session.no_autoflush:
+        return _link_from_database(session)
+
+
+def _link_after(session: Session, tail_id: int, tail_hash: str) -> tuple[int, str]:
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(select(_PG_NEXT_ID)), tail_hash
+    return tail_id + 1, tail_hash
+
+
+def _link_from_database(session: Session) -> tuple[int, str] | None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+        # A statement of its own after the lock, so its snapshot sees every event committed before the lock.
+        next_id, previous = session.execute(select(_PG_NEXT_ID, _LAST_HASH)).one()
+        return next_id, previous or GENESIS
+    if not holds_write_lock(session):
+        return None
+    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    # With the write lock held nobody else can insert: max(id) + 1 is the id SQLite itself would give.
+    return (last.id + 1, last.hash or GENESIS) if last else (1, GENESIS)
 
 
 def events_of(session: Session, instance_id: int) -> list[AuditEvent]:

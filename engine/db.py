@@ -79,6 +79,20 @@ def make_engine(url: str, busy_timeout: float = 30, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+_WRITE_LOCKED = "write_locked"  # session.info: the transaction whose first statement took the write lock
+
+
+def note_write_lock(session: Session) -> None:
+    """Remember that this transaction holds the database write lock (SQLite) until it ends."""
+    session.info[_WRITE_LOCKED] = session.get_transaction()
+
+
+def holds_write_lock(session: Session) -> bool:
+    """Whether note_write_lock was called in the session's current transaction."""
+    locked = session.info.get(_WRITE_LOCKED)
+    return locked is not None and locked is session.get_transaction()
+
+
 class Database:
     """An Engine plus its session factory; the runtime opens one transaction per operation."""
 

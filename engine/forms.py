@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
@@ -72,16 +73,34 @@ def _format_checker() -> jsonschema.FormatChecker:
     return checker
 
 
+_FORMAT_CHECKER = _format_checker()
+
+
+@dataclass(frozen=True)
+class CompiledForm:
+    """A form's JSON schema and its validator, built once (validators are reusable and hold no state)."""
+
+    schema: Mapping[str, Any]
+    validator: Any
+
+    def errors(self, data: Any) -> dict[str, str]:
+        """Field -> first message for every failing field."""
+        errors: dict[str, str] = {}
+        for error in sorted(self.validator.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
+            message = _message(error)
+            for key in _error_keys(error):
+                errors.setdefault(key, message)
+        return errors
+
+
+def compile_form(schema: Mapping[str, Any]) -> CompiledForm:
+    cls = validator_for(schema, default=Draft202012Validator)
+    return CompiledForm(schema, cls(schema, format_checker=_FORMAT_CHECKER))
+
+
 def validate_form_data(schema: Mapping[str, Any], data: Any) -> dict[str, str]:
     """Validate data against the schema, returning field -> first message for every failing field."""
-    cls = validator_for(schema, default=Draft202012Validator)
-    validator = cls(schema, format_checker=_format_checker())
-    errors: dict[str, str] = {}
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
-        message = _message(error)
-        for key in _error_keys(error):
-            errors.setdefault(key, message)
-    return errors
+    return compile_form(schema).errors(data)
 
 
 def forbidden_keys(data, path: str = "") -> list[str]:

@@ -65,7 +65,8 @@ def sync_human_tasks(session: Session, instance: ProcessInstance, version: Proce
                      workflow: BpmnWorkflow) -> list[HumanTask]:
     """Create rows for newly ready tasks, cancel rows whose task is no longer ready; return the ready rows."""
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    rows = {r.task_guid: r for r in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))}
+    with session.no_autoflush:  # loaded rows keep their pending changes; the one flush below writes them all
+        rows = {r.task_guid: r for r in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))}
     for guid, row in rows.items():
         if row.status == TaskStatus.READY and guid not in ready:
             row.status = TaskStatus.CANCELLED

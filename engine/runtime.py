@@ -21,11 +21,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock, task_files
-from engine.assignment import NotAllowed, can_see_instance, check_may_complete
+from engine.assignment import NotAllowed, check_may_complete, sees_instance
 from engine.db import Database
-from engine.forms import forbidden_keys, validate_form_data
+from engine.forms import forbidden_keys
 from engine.human_tasks import sync_human_tasks
-from engine.locking import InstanceNotFound, lock_instance
+from engine.locking import InstanceNotFound, lock_instance, lock_instance_of_task
 from engine.models import (
     Agency,
     HumanTask,
@@ -39,7 +39,7 @@ from engine.models import (
 )
 from engine.scripts import REGISTRY, ServiceCall, script_engine
 from engine.settings import instance_path
-from engine.specs import latest_version, load_form
+from engine.specs import compiled_form, latest_version
 from engine.start_rules import check_may_start
 from engine.state import dump_event, dump_state, load_workflow, new_workflow
 
@@ -116,15 +116,18 @@ def _next_timer_due(workflow: BpmnWorkflow) -> dt.datetime | None:
     return min(due) if due else None
 
 
-def _drain_events(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
-    """Persist thrown messages now: get_events() empties the workflow's own outbox."""
+def _drain_events(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> bool:
+    """Persist thrown messages now: get_events() empties the workflow's own outbox. True if it threw any."""
+    threw = False
     for event in workflow.get_events():
         if isinstance(event, BpmnEvent) and isinstance(event.event_definition, MessageEventDefinition):
+            threw = True
             session.add(OutboxMessage(
                 instance_id=instance.id, name=event.event_definition.name,
                 payload=_jsonable(event.payload), correlations=_jsonable(event.correlations or {}),
                 created_at=clock.now(), event_json=dump_event(event),
             ))
+    return threw
 
 
 def _jsonable(value) -> dict:
@@ -150,7 +153,7 @@ def advance(session: Session, instance: ProcessInstance, version: ProcessVersion
     except SpiffWorkflowException as exc:
         instance.error_message = str(exc).split("\n")[0][:2000]
     ready = sync_human_tasks(session, instance, version, workflow)
-    _drain_events(session, instance, workflow)
+    threw = _drain_events(session, instance, workflow)
     if instance.error_message:
         instance.status = InstanceStatus.ERROR
     elif workflow.is_completed():
@@ -161,6 +164,8 @@ def advance(session: Session, instance: ProcessInstance, version: ProcessVersion
     instance.next_due_at = _next_timer_due(workflow)
     instance.waits_for = _waits_for(workflow)
     instance.updated_at = clock.now()
+    if threw or instance.waits_for:  # a message to hand on, or one kept in the outbox may now find its receiver
+        session.info[_DELIVER_AFTER_COMMIT] = True
     if instance.status.value != before:
         who = actor.username if actor else None
         detail = {"error": instance.error_message} if instance.error_message else {}
@@ -216,7 +221,9 @@ def start_instance(db: Database, process_id: str, user_id: int, agency_code: str
         agency = _start_agency(session, user, agency_code)
         check_may_start(session, user, agency, version)  # master roles, or `startableBy` (start_rules.py)
         instance_id = start_in_session(session, version, agency, user, data).id
-    deliver_messages(db)
+        deliver = _delivers(session)
+    if deliver:
+        deliver_messages(db)
     return instance_id
 
 
@@ -238,8 +245,19 @@ def fire_timers(db: Database, instance_id: int) -> bool:
         audit.record(session, "timer_fired", SYSTEM_ACTOR, instance.id, before=instance.status.value,
                      due_at=due.isoformat())
         advance(session, instance, version, workflow, None, instance.status.value)
-    deliver_messages(db)
+        deliver = _delivers(session)
+    if deliver:
+        deliver_messages(db)
     return True
+
+
+_DELIVER_AFTER_COMMIT = "deliver_after_commit"  # session.info: advance() threw or now waits for a message
+
+
+def _delivers(session: Session) -> bool:
+    """Whether the transaction's instance threw a message or waits for one: only then can a delivery after
+    its commit find anything new to do (messages kept for lack of a receiver are retried by the sweep)."""
+    return bool(session.info.get(_DELIVER_AFTER_COMMIT))
 
 
 def deliver_messages(db: Database) -> None:
@@ -249,23 +267,15 @@ def deliver_messages(db: Database) -> None:
     messages.deliver_pending(db)
 
 
-def _instance_of_task(db: Database, task_id: int) -> int:
-    # A separate read: the write transaction must begin with the lock (see engine/locking.py).
-    with db.sessions() as session:
-        instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-    if instance_id is None:
-        raise NotFound(f"task {task_id} not found")
-    return instance_id
-
-
-def _locked_task(session: Session, task_id: int, instance_id: int, user: User) -> tuple[ProcessInstance,
-                                                                                          HumanTask]:
+def _locked_task(session: Session, task_id: int, user: User) -> tuple[ProcessInstance, HumanTask]:
+    """Lock the task's instance (the transaction's first write: see engine/locking.py) and check, in this
+    order, that the user may see it (else not found) and that the task is still ready."""
     try:
-        instance = lock_instance(session, instance_id)
+        instance = lock_instance_of_task(session, task_id)
     except InstanceNotFound:
         raise NotFound(f"task {task_id} not found") from None
     task = session.get(HumanTask, task_id, populate_existing=True)
-    if not can_see_instance(session, user, instance.id):
+    if not sees_instance(session, user, instance):
         raise NotFound(f"task {task_id} not found")
     if task.status != TaskStatus.READY:
         raise TaskNotReady(f"task {task_id} is {task.status.value}, no longer ready")
@@ -276,26 +286,29 @@ def complete_task(db: Database, task_id: int, user_id: int, data: dict | None,
                   uploads: dict[str, task_files.Upload] | None = None) -> int:
     """Validate the form data (files of file fields become evidence), complete the task and run the process
     on; returns the instance id."""
-    instance_id = _instance_of_task(db, task_id)
     written: list = []
     try:
         with db.transaction() as session:
             user = session.get(User, user_id)
-            instance, task = _locked_task(session, task_id, instance_id, user)
+            instance, task = _locked_task(session, task_id, user)
+            instance_id = instance.id
             check_may_complete(session, user, task, instance)
             data = dict(_check_data(data))  # a copy: uploads add their references, the caller's dict stays
-            schema = load_form(session, instance.version, task.form_schema)
+            form = compiled_form(session, instance.version, task.form_schema)
+            schema = form.schema if form else None
             errors = task_files.store_uploads(session, instance_path(), schema, uploads or {}, data, user.username,
                                               instance.agency_id, instance.id, written)
-            errors = {**(validate_form_data(schema, data) if schema else {}), **errors}
+            errors = {**(form.errors(data) if schema else {}), **errors}
             errors = errors or task_files.check_references(session, schema, data, instance.agency_id, uploads or {})
             if errors:
                 raise FormInvalid(errors)
             _complete_in_session(session, instance, task, user, data)
+            deliver = _delivers(session)
     except BaseException:
         task_files.discard(written)
         raise
-    deliver_messages(db)
+    if deliver:
+        deliver_messages(db)
     return instance_id
 
 
@@ -324,9 +337,10 @@ def _complete_in_session(session: Session, instance: ProcessInstance, task: Huma
         raise FormInvalid(blocked)
     spiff_task.data.update(data)
     spiff_task.run()
+    # Drafts end with the task (deleted before the row changes, so the change joins the next flush).
+    session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
     task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, clock.now(), user.id
     task.assignee_id = user.id
-    session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))  # drafts end with the task
     audit.record(session, "task_completed", user.username, instance.id, task.id,
                  before=instance.status.value, after=None, task=task.name)
     advance(session, instance, version, workflow, user, instance.status.value)
@@ -334,10 +348,9 @@ def _complete_in_session(session: Session, instance: ProcessInstance, task: Huma
 
 def claim_task(db: Database, task_id: int, user_id: int, claim: bool = True) -> None:
     """Take a task (or give it back); only someone who may complete it can claim it."""
-    instance_id = _instance_of_task(db, task_id)
     with db.transaction() as session:
         user = session.get(User, user_id)
-        instance, task = _locked_task(session, task_id, instance_id, user)
+        instance, task = _locked_task(session, task_id, user)
         if claim:
             check_may_complete(session, user, task, instance)
             task.assignee_id = user.id

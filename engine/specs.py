@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bundle import BundleError, ModelBundle, ModelFile, Problem
+from engine.forms import CompiledForm, compile_form
 from engine.models import Deployment, DeploymentFile, ProcessVersion
 from engine.validation import ParsedBundle, check_bundle
 
@@ -139,15 +140,22 @@ def latest_versions(session: Session) -> list[ProcessVersion]:
     ))
 
 
-def deployment_file(session: Session, deployment_id: int, filename: str) -> DeploymentFile | None:
-    """A deployed file by exact path, else by its base name (models drawn elsewhere name bare files)."""
-    of_deployment = select(DeploymentFile).where(DeploymentFile.deployment_id == deployment_id)
-    exact = session.scalar(of_deployment.where(DeploymentFile.filename == filename))
+def _find_file(session: Session, deployment_id: int, filename: str, *columns):
+    """The deployment's file by exact path, else by its base name: the whole row, or the given columns."""
+    of_deployment = select(*columns) if columns else select(DeploymentFile)
+    of_deployment = of_deployment.where(DeploymentFile.deployment_id == deployment_id)
+    run = session.execute if columns else session.scalars
+    exact = run(of_deployment.where(DeploymentFile.filename == filename)).first()
     if exact is not None:
         return exact
     base = filename.rsplit("/", 1)[-1]
-    candidates = session.scalars(of_deployment.where(DeploymentFile.filename.endswith(base, autoescape=True)))
+    candidates = run(of_deployment.where(DeploymentFile.filename.endswith(base, autoescape=True)))
     return next((row for row in candidates if row.filename.rsplit("/", 1)[-1] == base), None)
+
+
+def deployment_file(session: Session, deployment_id: int, filename: str) -> DeploymentFile | None:
+    """A deployed file by exact path, else by its base name (models drawn elsewhere name bare files)."""
+    return _find_file(session, deployment_id, filename)
 
 
 def load_form(session: Session, deployment_id: int, filename: str | None) -> dict | None:
@@ -156,3 +164,28 @@ def load_form(session: Session, deployment_id: int, filename: str | None) -> dic
         return None
     row = deployment_file(session, deployment_id, filename)
     return json.loads(row.content) if row else None
+
+
+_COMPILED_FORMS: dict[str, CompiledForm] = {}
+_MAX_COMPILED_FORMS = 512
+
+
+def compiled_form(session: Session, deployment_id: int, filename: str | None) -> CompiledForm | None:
+    """A deployment's form schema with its validator, parsed and compiled once per file content.
+
+    Keyed by the file's SHA-256 (a deployed file never changes under its hash), so only the hash is read
+    on later calls. The schema is shared: callers must not change it.
+    """
+    if not filename:
+        return None
+    row = _find_file(session, deployment_id, filename, DeploymentFile.id, DeploymentFile.filename,
+                     DeploymentFile.sha256)
+    if row is None:
+        return None
+    form = _COMPILED_FORMS.get(row.sha256)
+    if form is None:
+        if len(_COMPILED_FORMS) >= _MAX_COMPILED_FORMS:
+            _COMPILED_FORMS.clear()
+        content = session.scalar(select(DeploymentFile.content).where(DeploymentFile.id == row.id))
+        form = _COMPILED_FORMS[row.sha256] = compile_form(json.loads(content))
+    return form

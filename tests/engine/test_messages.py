@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from engine import runtime, timekeeping
 from engine.bundle import ModelFile
-from engine.models import InstanceStatus, OutboxMessage, ProcessInstance, ProcessVersion
+from engine.models import HumanTask, InstanceStatus, OutboxMessage, ProcessInstance, ProcessVersion, TaskStatus
 from engine.state import load_workflow
 from workflows import bundled
 
@@ -58,3 +58,22 @@ def test_undeliverable_message_is_kept_visible_and_delivered_once_a_receiver_exi
     [message] = _outbox(org_db)
     assert message.delivered_at is not None and message.last_error is None
     assert len(_instances(org_db, "ponger")) == 1 and sender
+
+
+def test_kept_message_is_delivered_by_the_completion_that_makes_its_receiver_wait(org_db, users):
+    _deploy(org_db, "waiter.bpmn", (DATA / "waiter.bpmn").read_text(encoding="utf-8"))
+    _deploy(org_db, "pinger.bpmn", SENDER)
+    waiter = runtime.start_instance(org_db, "waiter", users["dsw.staff"])
+    runtime.start_instance(org_db, "pinger", users["dsw.staff"])
+    [message] = _outbox(org_db)
+    assert message.delivered_at is None  # the waiter is not at its catch event yet
+    with org_db.sessions() as session:
+        prepare = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == waiter,
+                                                            HumanTask.status == TaskStatus.READY))
+    runtime.complete_task(org_db, prepare, users["dsw.staff"], {})
+    [message] = _outbox(org_db)
+    assert message.delivered_to == waiter and message.last_error is None
+    with org_db.sessions() as session:
+        ready = session.scalars(select(HumanTask.name).where(HumanTask.instance_id == waiter,
+                                                             HumanTask.status == TaskStatus.READY)).all()
+    assert ready == ["answer"]
