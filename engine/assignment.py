@@ -135,13 +135,14 @@ def can_see_instance(session: Session, user: User, instance_id: int) -> bool:
     return session.scalar(query) is not None
 
 
-def visible_agencies(session: Session, user: User) -> list[Agency]:
+def visible_agencies(session: Session, user: User, held: set[tuple[int, str]] | None = None) -> list[Agency]:
     """Agencies whose records this user may see: their own, those their agency commissioned (for its admin
-    or head), every agency for master-agency roles."""
+    or head), every agency for master-agency roles (`held`: active_roles, if read)."""
     query = select(Agency).order_by(Agency.code)
-    if holds_master_role(session, user.id):
+    held = active_roles(session, user.id) if held is None else held
+    if holds_master_role(session, user.id, held):
         return list(session.scalars(query))
-    pairs = candidate_pairs(session, user.id)
+    pairs = candidate_pairs(session, user.id, held)
     delegating = [a for a, r in pairs if r in DELEGATING_ROLES]
     mine = or_(Agency.id == user.agency_id, Agency.delegated_by_id.in_(delegating or [-1]))
     return list(session.scalars(query.where(mine)))

@@ -139,17 +139,25 @@ def instance_dicts(session: Session, instances: list[ProcessInstance]) -> list[d
     return [_instance_dict(i, ready[i.id], names, session) for i in instances]
 
 
-def _page(session: Session, query: Select, page: int, per_page: int) -> tuple[list, int]:
-    """One page of the query's rows and the total, in one statement (`count(*) OVER ()` on the page's rows); a page
-    past the end has no row to carry the total, so only then is it counted apart."""
+def one_statement_paging(session: Session) -> bool:
+    """Whether a page over the visible-instance rule carries its total (`count(*) OVER ()`, the rule's set read
+    once): on PostgreSQL. SQLite materialises the window over full rows and is faster with a separate count, as is
+    any set whose count an index answers alone (bench/results.md, 2026-11-30)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _page(session: Session, query: Select, page: int, per_page: int, one_statement: bool = False) -> tuple[list, int]:
+    """One page of the query's rows and the total; with `one_statement`, both from one statement (a page past the
+    end has no row to carry the total, so only then is it counted apart)."""
     offset = (max(page, 1) - 1) * per_page
-    rows = session.execute(query.add_columns(func.count().over()).limit(per_page).offset(offset)).all()
-    if rows:
-        return [row[0] for row in rows], int(rows[0][1])
-    if offset == 0:
-        return [], 0
+    if one_statement:
+        rows = session.execute(query.add_columns(func.count().over()).limit(per_page).offset(offset)).all()
+        if rows:
+            return [row[0] for row in rows], int(rows[0][1])
+        if offset == 0:
+            return [], 0
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    return [], int(total or 0)
+    return list(session.scalars(query.limit(per_page).offset(offset))) if total else [], int(total or 0)
 
 
 def _where_visible(session: Session, query: Select, user: User) -> Select:
@@ -172,7 +180,7 @@ def list_tasks(session: Session, user: User, scope: str = "mine", status: str = 
         condition = and_(condition, HumanTask.process_id == process_id)
     query = (select(HumanTask).where(condition)
              .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id))
-    return _page(session, query, page, per_page)
+    return _page(session, query, page, per_page, scope == "all" and one_statement_paging(session))
 
 
 def list_instances(session: Session, user: User, process_id: str | None = None, agency: str | None = None,
@@ -200,7 +208,7 @@ def list_instances(session: Session, user: User, process_id: str | None = None, 
         query = query.where(exists().where(HumanTask.instance_id == ProcessInstance.id,
                                            HumanTask.status == TaskStatus.READY, HumanTask.due_at < clock.now()))
     query = query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
-    return _page(session, query, page, per_page)
+    return _page(session, query, page, per_page, one_statement_paging(session))
 
 
 def visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:
