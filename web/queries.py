@@ -180,7 +180,11 @@ def list_tasks(session: Session, user: User, scope: str = "mine", status: str = 
         condition = and_(condition, HumanTask.process_id == process_id)
     query = (select(HumanTask).where(condition)
              .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id))
-    return _page(session, query, page, per_page, scope == "all" and one_statement_paging(session))
+    if scope == "all" and one_statement_paging(session):
+        return _page(session, query, page, per_page, one_statement=True)
+    total = session.scalar(select(func.count()).select_from(HumanTask).where(condition))
+    rows = session.scalars(query.limit(per_page).offset((max(page, 1) - 1) * per_page)).all() if total else []
+    return list(rows), int(total or 0)
 
 
 def list_instances(session: Session, user: User, process_id: str | None = None, agency: str | None = None,
