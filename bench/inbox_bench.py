@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import enum
 import os
 import random
 import statistics
@@ -23,16 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from argon2 import PasswordHasher  # noqa: E402
 from flask import g  # noqa: E402
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import event, func, insert, select, text  # noqa: E402
 
 import workflows  # noqa: E402, F401
-from engine.db import Database  # noqa: E402
+from engine.db import Base, Database  # noqa: E402
 from engine.models import Agency, HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus, User  # noqa: E402
 from workflows import bundled, demo, org  # noqa: E402
 
 BENCH_USER = "dsw.admin"  # agency_admin of DSW
 SCHEMA = "inbox_bench"
-CHUNK = 10_000
+CHUNK = 50_000
 TASKS_PER_INSTANCE = 4
 PAGES = ("/", "/?tab=assigned", "/?tab=claimable", "/?tab=completed", "/?tab=all", "/?overdue=1",
          "/?sort=process", "/?due_by=2026-12-01", "/?page=60", "/?sort=priority", "/?priority=urgent")
@@ -44,15 +45,30 @@ PATHS = {"inbox": PAGES, "api": API_PATHS, "all": PAGES + API_PATHS}
 NOW = dt.datetime(2026, 11, 29, 4, 0, tzinfo=dt.UTC)
 
 
-def _database(url: str | None, folder: Path) -> Database:
+def _database(url: str | None, folder: Path, keep: bool = False, size: str = "") -> tuple[Database, str]:
+    """The bench database and its schema; with `keep`, one per data size kept between runs (SQLite: a file in the
+    temp folder)."""
     if url is None:
-        return Database(f"sqlite:///{folder / 'inbox_bench.sqlite3'}")
+        path = Path(tempfile.gettempdir()) / f"inbox_bench_{size}.sqlite3" if keep else folder / "inbox_bench.sqlite3"
+        return Database(f"sqlite:///{path}"), ""
+    schema = f"{SCHEMA}_{size}" if keep else SCHEMA
     admin = Database(url)
     with admin.engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+        if not keep:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
     admin.dispose()
-    return Database(url, connect_args={"options": f"-csearch_path={SCHEMA}"})
+    return Database(url, connect_args={"options": f"-csearch_path={schema}"}), schema
+
+
+def _reset(db: Database, schema: str) -> None:
+    """Start a kept bench database afresh (a partial or different load)."""
+    if schema:
+        with db.engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    else:
+        Base.metadata.drop_all(db.engine)
 
 
 def _organisation(db: Database, agencies: int) -> dict:
@@ -64,12 +80,7 @@ def _organisation(db: Database, agencies: int) -> dict:
         bundled.deploy_bundled(session)
         for i in range(agencies):
             org.create_agency(session, f"AG{i:03d}", f"Agency {i}", approved_on=dt.date(2026, 1, 1), actor="bench")
-    with db.sessions() as session:
-        versions = [tuple(row) for row in session.execute(select(ProcessVersion.id, ProcessVersion.process_id,
-                                                                    ProcessVersion.deployment_id))]
-        codes = {code: i for code, i in session.execute(select(Agency.code, Agency.id))}
-        people = {name: i for name, i in session.execute(select(User.username, User.id))}
-    return {"versions": versions, "agencies": codes, "users": people}
+    return _ids(db)
 
 
 def _task_plan(rows: int, mine: int, ids: dict) -> list[dict]:
@@ -92,9 +103,23 @@ def _task_plan(rows: int, mine: int, ids: dict) -> list[dict]:
 
 
 def _insert(db: Database, table, rows: list[dict]) -> None:
-    with db.transaction() as session:
-        for start in range(0, len(rows), CHUNK):
-            session.execute(insert(table), rows[start:start + CHUNK])
+    """Bulk-load rows with the table's secondary indexes dropped and rebuilt afterwards (one sort per index
+    instead of a million b-tree inserts); PostgreSQL gets COPY with foreign-key triggers off for the load."""
+    with db.engine.begin() as conn:
+        for index in table.__table__.indexes:
+            index.drop(conn)
+        if db.engine.dialect.name == "postgresql":
+            columns = list(rows[0])
+            cursor = conn.connection.driver_connection.cursor()
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            with cursor.copy(f"COPY {table.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([v.value if isinstance(v, enum.Enum) else v for v in row.values()])
+        else:
+            for start in range(0, len(rows), CHUNK):
+                conn.execute(insert(table), rows[start:start + CHUNK])
+        for index in table.__table__.indexes:
+            index.create(conn)
 
 
 def _fill(db: Database, rows: int, mine: int, ids: dict, per_instance: int = TASKS_PER_INSTANCE) -> None:
@@ -125,27 +150,61 @@ def _fill(db: Database, rows: int, mine: int, ids: dict, per_instance: int = TAS
     _insert(db, HumanTask, tasks)
 
 
+def _backend_cpu_ms(pids: set[int]) -> float:
+    """utime + stime of these PostgreSQL backends (same machine), in milliseconds."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def _app(db: Database, folder: Path):
     from web import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE": db, "WTF_CSRF_ENABLED": False})
     app.config["BENCH_SAMPLES"] = []
+    backends: set[int] = set()
+    statements = [0]
+
+    @event.listens_for(db.engine, "connect")
+    def _backend(dbapi_connection, _record):
+        if db.engine.dialect.name == "postgresql":
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backends.add(cursor.fetchone()[0])
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _count(*_args):
+        statements[0] += 1
+
+    db.engine.dispose()  # so every connection the app uses comes through the "connect" hook above
 
     @app.before_request
     def _start():
-        g.bench_started = time.perf_counter()
+        g.bench = (time.perf_counter(), time.process_time(), _backend_cpu_ms(backends), statements[0])
 
     @app.after_request
     def _stop(response):
-        app.config["BENCH_SAMPLES"].append((time.perf_counter() - g.bench_started) * 1000)
+        wall, cpu, server, count = g.bench
+        app.config["BENCH_SAMPLES"].append(((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000,
+                                            _backend_cpu_ms(backends) - server, statements[0] - count))
         return response
 
     return app
 
 
-def measure(db: Database, user_id: int, repeat: int, folder: Path,
-            paths=PAGES) -> dict[str, tuple[float, float, int]]:
-    """Median and p95 server milliseconds per inbox view, and the tab's row count."""
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(int(len(ordered) * 0.95) - 1, 0)]
+
+
+def measure(db: Database, user_id: int, repeat: int, folder: Path, paths=PAGES) -> dict[str, tuple]:
+    """Per view: median and p95 of server wall ms, app-process CPU ms and PostgreSQL backend CPU ms, statements
+    per request, n. Backend CPU is read from /proc at clock-tick resolution (10 ms), so its median is coarse."""
     app = _app(db, folder)
     client = app.test_client()
     with client.session_transaction() as session:
@@ -158,33 +217,69 @@ def measure(db: Database, user_id: int, repeat: int, folder: Path,
         app.config["BENCH_SAMPLES"].clear()
         for _ in range(repeat):
             client.get(path)
-        samples = sorted(app.config["BENCH_SAMPLES"])
-        results[path] = (statistics.median(samples), samples[int(len(samples) * 0.95) - 1], len(samples))
+        samples = app.config["BENCH_SAMPLES"]
+        columns = list(zip(*samples, strict=True))
+        results[path] = (statistics.median(columns[0]), _p95(columns[0]), statistics.median(columns[1]),
+                         _p95(columns[1]), statistics.mean(columns[2]), _p95(columns[2]), max(columns[3]),
+                         len(samples))
     return results
 
 
+def _loaded(db: Database, rows: int) -> bool:
+    """Whether a kept bench database already holds this many task rows (then its indexes are brought up to date)."""
+    try:
+        with db.sessions() as session:
+            total = session.scalar(select(func.count()).select_from(HumanTask))
+    except Exception:  # noqa: BLE001  (no tables yet)
+        return False
+    if total != rows:
+        return False
+    with db.engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
+    return True
+
+
+def _ids(db: Database) -> dict:
+    with db.sessions() as session:
+        versions = [tuple(row) for row in session.execute(select(ProcessVersion.id, ProcessVersion.process_id,
+                                                                    ProcessVersion.deployment_id))]
+        codes = {code: i for code, i in session.execute(select(Agency.code, Agency.id))}
+        people = {name: i for name, i in session.execute(select(User.username, User.id))}
+    return {"versions": versions, "agencies": codes, "users": people}
+
+
 def run(url: str | None, rows: int, mine: int, repeat: int, per_instance: int = TASKS_PER_INSTANCE,
-        paths=PAGES) -> None:
+        paths=PAGES, keep: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        db = _database(url, folder)
+        db, schema = _database(url, folder, keep, f"{rows}_{per_instance}")
         started = time.perf_counter()
-        ids = _organisation(db, agencies=97)
-        _fill(db, rows, mine, ids, per_instance)
-        if url:  # a live database is vacuumed and analysed by autovacuum; do it now after the bulk load
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("VACUUM ANALYZE"))
+        if keep and _loaded(db, rows):
+            ids = _ids(db)
+        else:
+            if keep:
+                _reset(db, schema)
+            ids = _organisation(db, agencies=97)
+            _fill(db, rows, mine, ids, per_instance)
+            if url:  # a live database is vacuumed and analysed by autovacuum; do it now after the bulk load
+                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(text("VACUUM ANALYZE"))
         with db.sessions() as session:
             total = session.scalar(select(func.count()).select_from(HumanTask))
             instances = session.scalar(select(func.count()).select_from(ProcessInstance))
-        print(f"{db.engine.dialect.name}: {instances:,} instances, {total:,} task rows loaded in "
+        print(f"{db.engine.dialect.name}: {instances:,} instances, {total:,} task rows ready in "
               f"{time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}")
-        for path, (median, p95, n) in measure(db, ids["users"][BENCH_USER], repeat, folder, paths).items():
-            print(f"| {db.engine.dialect.name} | `{path}` | {n} | {median:.1f} | {p95:.1f} | "
-                  f"{os.getloadavg()[0]:.1f} |", flush=True)
-        if url:
+        print("| database | page | n | wall median ms | wall p95 ms | app CPU median ms | app CPU p95 ms | "
+              "PG backend CPU mean ms | PG backend CPU p95 ms | statements | load |")
+        for path, (median, p95, cpu, cpu95, server, server95, count, n) in measure(
+                db, ids["users"][BENCH_USER], repeat, folder, paths).items():
+            print(f"| {db.engine.dialect.name} | `{path}` | {n} | {median:.1f} | {p95:.1f} | {cpu:.1f} | {cpu95:.1f} | "
+                  f"{server:.1f} | {server95:.0f} | {count} | {os.getloadavg()[0]:.1f} |", flush=True)
+        if url and not keep:
             with db.engine.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {SCHEMA} CASCADE"))
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         db.dispose()
 
 
@@ -198,11 +293,14 @@ def main() -> None:
     parser.add_argument("--paths", choices=sorted(PATHS), default="inbox", help="inbox pages, API lists or both")
     parser.add_argument("--pg", help="a PostgreSQL URL (the `postgres` database, not `test`)")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the loaded data (PostgreSQL: the schema; SQLite: a file in the temp folder) and "
+                             "reuse it on the next run with the same --rows and --per-instance")
     args = parser.parse_args()
     if not args.no_sqlite:
-        run(None, args.rows, args.mine, args.repeat, args.per_instance, PATHS[args.paths])
+        run(None, args.rows, args.mine, args.repeat, args.per_instance, PATHS[args.paths], args.keep)
     if args.pg:
-        run(args.pg, args.rows, args.mine, args.repeat, args.per_instance, PATHS[args.paths])
+        run(args.pg, args.rows, args.mine, args.repeat, args.per_instance, PATHS[args.paths], args.keep)
 
 
 if __name__ == "__main__":

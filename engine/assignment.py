@@ -67,9 +67,9 @@ def active_roles(session: Session, user_id: int) -> set[tuple[int, str]]:
     return {(a, r) for a, r in rows}
 
 
-def candidate_pairs(session: Session, user_id: int) -> set[tuple[int, str]]:
-    """(agency id, task role) pairs whose unassigned tasks the user may take."""
-    held = active_roles(session, user_id)
+def candidate_pairs(session: Session, user_id: int, held: set[tuple[int, str]] | None = None) -> set[tuple[int, str]]:
+    """(agency id, task role) pairs whose unassigned tasks the user may take (`held`: active_roles, if read)."""
+    held = active_roles(session, user_id) if held is None else held
     pairs = held | {(a, DELEGATING_AGENCY) for a, r in held if r in DELEGATING_ROLES}
     return allowed_pairs(session, pairs, held)  # separation of duties as data (engine/duties.py)
 
@@ -89,9 +89,10 @@ def check_may_complete(session: Session, user: User, task: HumanTask, instance: 
         raise NotAllowed(f"此任務需要角色 {task.role} This task needs the role '{task.role}' in its agency")
 
 
-def holds_master_role(session: Session, user_id: int) -> bool:
+def holds_master_role(session: Session, user_id: int, held: set[tuple[int, str]] | None = None) -> bool:
     master = master_agency_id(session)
-    return any(a == master and r.startswith(MASTER_PREFIX) for a, r in active_roles(session, user_id))
+    held = active_roles(session, user_id) if held is None else held
+    return any(a == master and r.startswith(MASTER_PREFIX) for a, r in held)
 
 
 def my_task_filter(session: Session, user: User):
@@ -142,13 +143,14 @@ def sees_instance(session: Session, user: User, instance: ProcessInstance) -> bo
     return can_see_instance(session, user, instance.id)
 
 
-def visible_agencies(session: Session, user: User) -> list[Agency]:
+def visible_agencies(session: Session, user: User, held: set[tuple[int, str]] | None = None) -> list[Agency]:
     """Agencies whose records this user may see: their own, those their agency commissioned (for its admin
-    or head), every agency for master-agency roles."""
+    or head), every agency for master-agency roles (`held`: active_roles, if read)."""
     query = select(Agency).order_by(Agency.code)
-    if holds_master_role(session, user.id):
+    held = active_roles(session, user.id) if held is None else held
+    if holds_master_role(session, user.id, held):
         return list(session.scalars(query))
-    pairs = candidate_pairs(session, user.id)
+    pairs = candidate_pairs(session, user.id, held)
     delegating = [a for a, r in pairs if r in DELEGATING_ROLES]
     mine = or_(Agency.id == user.agency_id, Agency.delegated_by_id.in_(delegating or [-1]))
     return list(session.scalars(query.where(mine)))

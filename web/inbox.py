@@ -17,10 +17,18 @@ from engine.saved_filters import filters_of
 from engine.task_priority import NAMES as PRIORITY_NAMES
 from engine.task_priority import PRIORITIES
 from web.extensions import get_db
-from web.inbox_queries import ORDERS, PER_PAGE, SORTS, TABS, InboxQuery, inbox_page, process_catalogue, tab_counts
+from web.inbox_queries import (
+    ORDERS,
+    PER_PAGE,
+    SORTS,
+    TABS,
+    InboxQuery,
+    inbox_view,
+    process_catalogue,
+    viewer,
+)
 from web.paging import page_arg
-from web.queries import task_dict, visible_task
-from workflows.access import holds_role
+from web.queries import task_dicts, visible_task
 from workflows.register import WEBIR_ROLE
 
 bp = Blueprint("inbox", __name__)
@@ -83,12 +91,13 @@ def index():
     spec = inbox_query()
     with get_db().sessions() as session:
         user = _me(session)
-        counts = tab_counts(session, user, spec)
-        rows = [(task_dict(session, r.task) | {"priority": PRIORITY_NAMES[r.priority]}, r.may_claim, r.may_unclaim)
-                for r in inbox_page(session, user, spec)]
+        counts, page = inbox_view(session, user, spec)
+        rows = [(t | {"priority": PRIORITY_NAMES[r.priority]}, r.may_claim, r.may_unclaim)
+                for r, t in zip(page, task_dicts(session, [r.task for r in page]), strict=True)]
         processes = [p for p in process_catalogue(session) if p["is_executable"]]
         saved = [(f.id, f.name, f.query) for f in filters_of(session, user.id)]
-        may_register = holds_role(session, user.id, user.agency_id, WEBIR_ROLE)  # Form 2 (R6.1)
+        # Form 2 (R6.1): workflows.access.holds_role now, from the roles the inbox read already
+        may_register = (user.agency_id, WEBIR_ROLE) in viewer(session, user).held
     pages = max(1, -(-counts[spec.tab] // PER_PAGE))
     return render_template("inbox/index.html", rows=rows, counts=counts, spec=spec, pages=pages,
                            tab_labels=TAB_LABELS, processes=processes, query_args=query_args,

@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, false, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.assignment import APPLICANT, DELEGATING_ROLES, candidate_pairs, holds_master_role
+from engine.assignment import APPLICANT, DELEGATING_ROLES, active_roles, candidate_pairs, holds_master_role
 from engine.calendar import end_of_day
 from engine.models import Agency, HumanTask, ProcessInstance, ProcessVersion, TaskStatus, User
 from engine.task_priority import PRIORITIES, escalation_processes, rank_expression, rank_of
@@ -49,12 +49,33 @@ class InboxRow:
     priority: int = 3
 
 
-def _pairs(session: Session, user: User) -> set[tuple[int, str]]:
-    """The user's (agency, task role) pairs, read once per session (the counts and the page both need them)."""
-    cache = session.info.setdefault("inbox_pairs", {})
+@dataclass
+class Viewer:
+    """Who is looking, read once per session (the counts, the page and the visibility rule all need it): the
+    (agency, role) pairs held now and those whose unassigned tasks they may take; whether a master role is held is
+    read on first use."""
+
+    user_id: int
+    held: frozenset[tuple[int, str]]
+    pairs: frozenset[tuple[int, str]]
+    _master: bool | None = None
+
+    def master(self, session: Session) -> bool:
+        if self._master is None:
+            self._master = holds_master_role(session, self.user_id, set(self.held))
+        return self._master
+
+
+def viewer(session: Session, user: User) -> Viewer:
+    cache = session.info.setdefault("inbox_viewer", {})
     if user.id not in cache:
-        cache[user.id] = candidate_pairs(session, user.id)
+        held = active_roles(session, user.id)
+        cache[user.id] = Viewer(user.id, frozenset(held), frozenset(candidate_pairs(session, user.id, held)))
     return cache[user.id]
+
+
+def _pairs(session: Session, user: User) -> frozenset[tuple[int, str]]:
+    return viewer(session, user).pairs
 
 
 def _escalations(session: Session) -> tuple[str, ...]:
@@ -100,6 +121,17 @@ def _mine(pairs: set[tuple[int, str]], user_id: int):
 ALL_STATUSES = tuple(TaskStatus)  # `status IN (every value)`: lets (status, ...) indexes serve any-status lookups
 
 
+def _visible_agency_ids(session: Session, user: User, pairs) -> list[int]:
+    """My agency and those it commissioned (for its admin or head), read once per session."""
+    cache = session.info.setdefault("inbox_agencies", {})
+    key = (user.id, user.agency_id, frozenset(pairs))
+    if key not in cache:
+        delegating = [a for a, r in pairs if r in DELEGATING_ROLES]
+        cache[key] = list(session.scalars(select(Agency.id).where(
+            or_(Agency.id == user.agency_id, Agency.delegated_by_id.in_(delegating or [-1])))))
+    return cache[key]
+
+
 def visible_instance_ids(session: Session, user: User, pairs: set[tuple[int, str]] | None = None):
     """engine.assignment.visible_instance_filter, exactly, as a union of index lookups giving instance ids; None for
     a master-role holder (who sees every instance).
@@ -109,12 +141,10 @@ def visible_instance_ids(session: Session, user: User, pairs: set[tuple[int, str
     me), and those holding an unassigned task of a role I hold (any status). The rule's "not started by me" on the
     last part is left out: instances I started are in the union anyway.
     """
-    if holds_master_role(session, user.id):
+    if viewer(session, user).master(session):
         return None
     pairs = _pairs(session, user) if pairs is None else pairs
-    delegating = [a for a, r in pairs if r in DELEGATING_ROLES]
-    agencies = list(session.scalars(select(Agency.id).where(
-        or_(Agency.id == user.agency_id, Agency.delegated_by_id.in_(delegating or [-1])))))
+    agencies = _visible_agency_ids(session, user, pairs)
     parts = [select(ProcessInstance.id).where(ProcessInstance.agency_id.in_(agencies)), _started_by(user.id),
              select(HumanTask.instance_id).where(HumanTask.status.in_(ALL_STATUSES), HumanTask.assignee_id == user.id)]
     branches = [and_(HumanTask.status.in_(ALL_STATUSES), HumanTask.agency_id == a, HumanTask.role == r,
@@ -182,33 +212,61 @@ def _base(session: Session, user: User, spec: InboxQuery, pairs: set[tuple[int, 
     return _filtered(session, query, spec)
 
 
-def tab_counts(session: Session, user: User, spec: InboxQuery) -> dict[str, int]:
-    """How many tasks each tab holds with the current filters (`todo` = assigned + claimable)."""
+COUNTED_TABS = ("assigned", "claimable", "completed", "all")
+
+
+def tab_counts(session: Session, user: User, spec: InboxQuery, known: dict[str, int] | None = None) -> dict[str, int]:
+    """How many tasks each tab holds with the current filters (`todo` = assigned + claimable); `known`: counts
+    already read (the current tab's, with its page).
+
+    One statement of scalar subqueries (one round trip; each keeps its own index plan, where one scan with
+    `count(*) FILTER (WHERE ...)` per tab would read the union of the four sets)."""
     pairs = _pairs(session, user)
-    counts = {}
-    for tab in ("assigned", "claimable", "completed", "all"):
+    result = dict(known or {})
+    tabs = [tab for tab in COUNTED_TABS if tab not in result]
+    if tabs:
         # count(*), not count(id): PostgreSQL may then answer from the index alone
-        query = _base(session, user, replace(spec, tab=tab), pairs, func.count())
-        counts[tab] = int(session.scalar(query) or 0)
-    counts["todo"] = counts["assigned"] + counts["claimable"]
-    return counts
+        counts = [_base(session, user, replace(spec, tab=tab), pairs, func.count()).scalar_subquery().label(tab)
+                  for tab in tabs]
+        row = session.execute(select(*counts)).one()
+        result.update({tab: int(value or 0) for tab, value in zip(tabs, row, strict=True)})
+    result["todo"] = result["assigned"] + result["claimable"]
+    return result
+
+
+def _page_rows(session: Session, user: User, spec: InboxQuery, with_total: bool) -> tuple[list[InboxRow], int | None]:
+    """The page's rows and, when asked, the tab's count (`count(*) OVER ()`: None when the page has no row)."""
+    pairs = _pairs(session, user)
+    started_by_me = HumanTask.instance_id.in_(_started_by(user.id)).label("started_by_me")
+    query = _base(session, user, spec, pairs, HumanTask).add_columns(started_by_me)
+    if with_total:
+        query = query.add_columns(func.count().over().label("total"))
+    rows = session.execute(_ordered(session, query, spec).limit(PER_PAGE)
+                           .offset((max(spec.page, 1) - 1) * PER_PAGE)).all()
+    result = []
+    now, escalations = clock.now(), _escalations(session)
+    for task, mine, *_ in rows:
+        team_task = task.status == TaskStatus.READY and task.role not in (None, APPLICANT)
+        may_claim = (team_task and task.assignee_id is None and (task.agency_id, task.role) in pairs
+                     and not mine)
+        result.append(InboxRow(task, may_claim, team_task and task.assignee_id == user.id,
+                               rank_of(task, now, escalations)))
+    return result, (int(rows[0][2]) if with_total and rows else None)
 
 
 def inbox_page(session: Session, user: User, spec: InboxQuery) -> list[InboxRow]:
     """One page of the tab's tasks, sorted, each marked with whether I may claim or unclaim it here."""
-    pairs = _pairs(session, user)
-    query = _ordered(session, _base(session, user, spec, pairs, HumanTask), spec)
-    tasks = list(session.scalars(query.limit(PER_PAGE).offset((max(spec.page, 1) - 1) * PER_PAGE)))
-    mine = set(session.scalars(_started_by(user.id).where(ProcessInstance.id.in_({t.instance_id for t in tasks}))))
-    result = []
-    now, escalations = clock.now(), _escalations(session)
-    for task in tasks:
-        team_task = task.status == TaskStatus.READY and task.role not in (None, APPLICANT)
-        may_claim = (team_task and task.assignee_id is None and (task.agency_id, task.role) in pairs
-                     and task.instance_id not in mine)
-        result.append(InboxRow(task, may_claim, team_task and task.assignee_id == user.id,
-                               rank_of(task, now, escalations)))
-    return result
+    return _page_rows(session, user, spec, with_total=False)[0]
+
+
+def inbox_view(session: Session, user: User, spec: InboxQuery) -> tuple[dict[str, int], list[InboxRow]]:
+    """tab_counts and inbox_page in two statements; on PostgreSQL the "all" tab is counted with its page, so the
+    visible-instance set behind it is read once, not twice."""
+    # only the "all" tab's set (the visible-instance rule) is worth reading once; the others' counts come from an
+    # index alone (web.queries.one_statement_paging)
+    with_total = spec.tab == "all" and session.get_bind().dialect.name == "postgresql"
+    rows, total = _page_rows(session, user, spec, with_total)
+    return tab_counts(session, user, spec, {spec.tab: total} if total is not None else None), rows
 
 
 def process_catalogue(session: Session) -> list[dict]:

@@ -17,10 +17,10 @@ from engine.runtime import NotFound, start_instance
 from web.errors import error_response
 from web.extensions import get_db
 from web.inbox import PRIORITY_LABELS
-from web.inbox_queries import process_catalogue
+from web.inbox_queries import process_catalogue, viewer
 from web.instance_view import action_label, current_tasks, diagram_markers, timeline, viewer_may_manage
 from web.paging import page_arg
-from web.queries import INSTANCE_STATUSES, instance_dict, list_instances, visible_instance
+from web.queries import INSTANCE_STATUSES, instance_dict, instance_dicts, list_instances, visible_instance
 from workflows.annual_submission import packages_linked
 
 bp = Blueprint("instances", __name__)
@@ -52,9 +52,9 @@ def index():
         user = _me(session)
         rows, total = list_instances(session, user, process_id=process_id, agency=agency, status=status, page=page,
                                      per_page=PER_PAGE, started=started, overdue=overdue)
-        instances = [instance_dict(session, row) for row in rows]
+        instances = instance_dicts(session, rows)
         names = _process_names(session)
-        agencies = [a.code for a in visible_agencies(session, user)]
+        agencies = [a.code for a in visible_agencies(session, user, set(viewer(session, user).held))]
     return render_template("instances/index.html", instances=instances, total=total, names=names,
                            process_id=process_id, status=status, statuses=INSTANCE_STATUSES, page=page,
                            pages=max(1, -(-total // PER_PAGE)), agency=agency, agencies=agencies,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Select, and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine import clock
 from engine.assignment import can_see_instance
@@ -37,15 +37,57 @@ def _agency_code(session: Session, agency_id: int | None) -> str | None:
     return agency.code if agency else None
 
 
-def task_dict(session: Session, task: HumanTask) -> dict:
-    """A task as the API and pages show it."""
+class Names:
+    """Agency codes and usernames for a batch of rows, read in one query each (not one lookup per row)."""
+
+    def __init__(self, session: Session, agency_ids, user_ids):
+        self.agencies = self._read(session, Agency, Agency.code, set(agency_ids) - {None})
+        self.users = self._read(session, User, User.username, set(user_ids) - {None})
+
+    @staticmethod
+    def _read(session: Session, model, column, ids: set[int]) -> dict[int, str]:
+        """Those already loaded in the session (the viewer, their agency) without SQL, the rest in one query."""
+        found = {}
+        for i in ids:
+            row = session.identity_map.get(session.identity_key(model, i))
+            if row is not None:
+                found[i] = getattr(row, column.key)
+        missing = ids - found.keys()
+        if missing:
+            found.update({i: value for i, value in session.execute(
+                select(model.id, column).where(model.id.in_(missing)))})
+        return found
+
+    @classmethod
+    def of(cls, session: Session, tasks=(), instances=()) -> Names:
+        return cls(session, [t.agency_id for t in tasks] + [i.agency_id for i in instances],
+                   [t.assignee_id for t in tasks] + [t.completed_by_id for t in tasks]
+                   + [i.started_by_id for i in instances])
+
+    def agency(self, agency_id: int | None) -> str | None:
+        return self.agencies.get(agency_id)
+
+    def user(self, user_id: int | None) -> str | None:
+        return self.users.get(user_id)
+
+
+def task_dict(session: Session, task: HumanTask, names: Names | None = None) -> dict:
+    """A task as the API and pages show it (`names`: the batch's agency codes and usernames, if read)."""
+    agency = names.agency if names else (lambda i: _agency_code(session, i))
+    user = names.user if names else (lambda i: _username(session, i))
     return {
         "id": task.id, "instance_id": task.instance_id, "process_id": task.process_id, "name": task.name,
         "title": task.title or task.name, "lane": task.lane, "role": task.role,
-        "agency": _agency_code(session, task.agency_id), "assignee": _username(session, task.assignee_id),
+        "agency": agency(task.agency_id), "assignee": user(task.assignee_id),
         "status": task.status.value, "created_at": iso(task.created_at), "due_at": iso(task.due_at),
-        "completed_at": iso(task.completed_at), "completed_by": _username(session, task.completed_by_id),
+        "completed_at": iso(task.completed_at), "completed_by": user(task.completed_by_id),
     }
+
+
+def task_dicts(session: Session, tasks: list[HumanTask]) -> list[dict]:
+    """task_dict of each task, with two queries for the whole list."""
+    names = Names.of(session, tasks=tasks)
+    return [task_dict(session, t, names) for t in tasks]
 
 
 def event_dict(event: AuditEvent) -> dict:
@@ -65,24 +107,57 @@ def ready_tasks(session: Session, instance_id: int) -> list[HumanTask]:
     ))
 
 
+def _instance_dict(instance: ProcessInstance, ready: list[HumanTask], names: Names, session: Session) -> dict:
+    return {
+        "id": instance.id, "process_id": instance.process_id, "version": instance.version,
+        "agency": names.agency(instance.agency_id), "status": instance.status.value,
+        "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
+        "started_by": names.user(instance.started_by_id),
+        "ready_tasks": [task_dict(session, t, names) for t in ready],
+    }
+
+
 def instance_dict(session: Session, instance: ProcessInstance, with_history: bool = False) -> dict:
     """An instance with its ready tasks (and its audit history when asked)."""
-    result = {
-        "id": instance.id, "process_id": instance.process_id, "version": instance.version,
-        "agency": _agency_code(session, instance.agency_id), "status": instance.status.value,
-        "started_at": iso(instance.started_at), "ended_at": iso(instance.ended_at),
-        "started_by": _username(session, instance.started_by_id),
-        "ready_tasks": [task_dict(session, t) for t in ready_tasks(session, instance.id)],
-    }
+    ready = ready_tasks(session, instance.id)
+    result = _instance_dict(instance, ready, Names.of(session, ready, [instance]), session)
     if with_history:
         result["history"] = [event_dict(e) for e in events_of(session, instance.id)]
     return result
 
 
-def _page(session: Session, query: Select, page: int, per_page: int) -> tuple[list, int]:
+def instance_dicts(session: Session, instances: list[ProcessInstance]) -> list[dict]:
+    """instance_dict of each instance (no history), with three queries for the whole list, not three per row."""
+    ids = [i.id for i in instances]
+    ready: dict[int, list[HumanTask]] = {i: [] for i in ids}
+    if ids:
+        for task in session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(ids),
+                                                            HumanTask.status == TaskStatus.READY)
+                                    .order_by(HumanTask.instance_id, HumanTask.id)):
+            ready[task.instance_id].append(task)
+    names = Names.of(session, [t for tasks in ready.values() for t in tasks], instances)
+    return [_instance_dict(i, ready[i.id], names, session) for i in instances]
+
+
+def one_statement_paging(session: Session) -> bool:
+    """Whether a page over the visible-instance rule carries its total (`count(*) OVER ()`, the rule's set read
+    once): on PostgreSQL. SQLite materialises the window over full rows and is faster with a separate count, as is
+    any set whose count an index answers alone (bench/results.md, 2026-11-30)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _page(session: Session, query: Select, page: int, per_page: int, one_statement: bool = False) -> tuple[list, int]:
+    """One page of the query's rows and the total; with `one_statement`, both from one statement (a page past the
+    end has no row to carry the total, so only then is it counted apart)."""
+    offset = (max(page, 1) - 1) * per_page
+    if one_statement:
+        rows = session.execute(query.add_columns(func.count().over()).limit(per_page).offset(offset)).all()
+        if rows:
+            return [row[0] for row in rows], int(rows[0][1])
+        if offset == 0:
+            return [], 0
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = session.scalars(query.limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
-    return list(rows), int(total or 0)
+    return list(session.scalars(query.limit(per_page).offset(offset))) if total else [], int(total or 0)
 
 
 def _where_visible(session: Session, query: Select, user: User) -> Select:
@@ -103,10 +178,12 @@ def list_tasks(session: Session, user: User, scope: str = "mine", status: str = 
     condition = task_list_condition(session, user, scope, TaskStatus(status))
     if process_id:
         condition = and_(condition, HumanTask.process_id == process_id)
-    total = session.scalar(select(func.count()).select_from(HumanTask).where(condition))
     query = (select(HumanTask).where(condition)
              .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id))
-    rows = session.scalars(query.limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+    if scope == "all" and one_statement_paging(session):
+        return _page(session, query, page, per_page, one_statement=True)
+    total = session.scalar(select(func.count()).select_from(HumanTask).where(condition))
+    rows = session.scalars(query.limit(per_page).offset((max(page, 1) - 1) * per_page)).all() if total else []
     return list(rows), int(total or 0)
 
 
@@ -118,7 +195,8 @@ def list_instances(session: Session, user: User, process_id: str | None = None, 
     day, last day) of the start date in the local zone, either end open; `overdue` = a ready task past due."""
     if status and status not in INSTANCE_STATUSES:
         raise ValueError(f"status must be one of {INSTANCE_STATUSES}")
-    query = _where_visible(session, select(ProcessInstance), user)
+    # the stored workflow state (large) is never needed to list instances
+    query = _where_visible(session, select(ProcessInstance).options(defer(ProcessInstance.state_json)), user)
     if process_id:
         query = query.where(ProcessInstance.process_id == process_id)
     if agency:
@@ -134,7 +212,7 @@ def list_instances(session: Session, user: User, process_id: str | None = None, 
         query = query.where(exists().where(HumanTask.instance_id == ProcessInstance.id,
                                            HumanTask.status == TaskStatus.READY, HumanTask.due_at < clock.now()))
     query = query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
-    return _page(session, query, page, per_page)
+    return _page(session, query, page, per_page, one_statement_paging(session))
 
 
 def visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:

@@ -31,7 +31,8 @@ class HumanTask(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    # no index of its own: ix_human_task_instance_status (instance_id, status) serves every lookup by instance
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
     task_guid: Mapped[str] = mapped_column(String(36))
     process_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200))

@@ -29,7 +29,8 @@ class ProcessInstance(Base):
 
     __tablename__ = "process_instance"
     __table_args__ = (
-        Index("ix_process_instance_agency_status", "agency_id", "status"),
+        # `id` last: the visible-instance rule reads an agency's instance ids from the index alone (0008b)
+        Index("ix_process_instance_agency_status_id", "agency_id", "status", "id"),
         Index("ix_process_instance_next_due", "next_due_at"),
         Index("ix_process_instance_started_by", "started_by_id"),
     )

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine import runtime, timekeeping
 from engine.assignment import my_task_filter, visible_instance_filter
 from engine.models import Agency, HumanTask, ProcessInstance, TaskStatus, User
-from web.queries import list_instances, list_tasks
+from web.queries import instance_dict, instance_dicts, list_instances, list_tasks, task_dict, task_dicts
 from workflows import org
 
 ORDER = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
@@ -133,3 +133,63 @@ def test_api_task_list_answers_the_same_through_http(client, org_db, users, sim_
             expected = _rule(session, user, *args)
             body = client.get(f"/api/v1/tasks{query}{'&' if query else '?'}per_page=100", headers=headers).get_json()
             assert [t["id"] for t in body["items"]] == expected[:100] and body["total"] == len(expected), query
+
+
+def test_instance_list_pages_carry_the_total_and_past_the_end_still_count(org_db, users, sim_clock):
+    """The page and its total come from one statement (count over the page's rows); a page past the end has no row
+    to carry it and is counted apart."""
+    _mixed_data(org_db, users, sim_clock)
+    with org_db.sessions() as session:
+        for user in session.scalars(select(User).order_by(User.id)).all():
+            everything, total = list_instances(session, user, per_page=10_000)
+            page, page_total = list_instances(session, user, page=2, per_page=3)
+            assert [i.id for i in page] == [i.id for i in everything[3:6]] and page_total == total, user.username
+            beyond, beyond_total = list_instances(session, user, page=total + 2, per_page=1)
+            assert beyond == [] and beyond_total == total, user.username
+            tasks, task_total = list_tasks(session, user, "all", "ready", None, per_page=10_000)
+            assert list_tasks(session, user, "all", "ready", None, page=len(tasks) + 2, per_page=1) == ([], task_total)
+
+
+def test_batched_rows_equal_the_one_at_a_time_rows(org_db, users, sim_clock):
+    """The lists build their rows in a few queries for the whole page; each row is what the single-row
+    instance_dict / task_dict (used by the detail endpoints) gives, ready tasks and names included."""
+    _mixed_data(org_db, users, sim_clock)
+    with org_db.sessions() as session:
+        instances = list(session.scalars(select(ProcessInstance).order_by(ProcessInstance.id)))
+        tasks = list(session.scalars(select(HumanTask).order_by(HumanTask.id)))
+        batched_instances, batched_tasks = instance_dicts(session, instances), task_dicts(session, tasks)
+    with org_db.sessions() as session:  # a fresh session: nothing already loaded helps the single-row path
+        single = [instance_dict(session, session.get(ProcessInstance, i.id)) for i in instances]
+    with org_db.sessions() as session:
+        single_tasks = [task_dict(session, session.get(HumanTask, t.id)) for t in tasks]
+    assert batched_instances == single and batched_tasks == single_tasks
+    assert any(d["ready_tasks"] for d in single) and any(t["completed_by"] for t in single_tasks)
+    assert any(t["assignee"] for t in single_tasks) and all(d["agency"] for d in single)
+
+
+def test_inbox_view_counts_and_claim_marks_match_the_separate_queries(org_db, users, sim_clock):
+    """inbox_view (the page's rows with the current tab's count, then the other tabs' counts) answers exactly what
+    tab_counts and inbox_page answer apart, on every tab and on a page past the end; may_claim is the rule's."""
+    from engine.assignment import candidate_pairs
+    from web.inbox_queries import TABS, InboxQuery, inbox_page, inbox_view, tab_counts
+
+    _mixed_data(org_db, users, sim_clock)
+    with org_db.sessions() as session:
+        for user in session.scalars(select(User).order_by(User.id)).all():
+            pairs = candidate_pairs(session, user.id)
+            for tab in TABS:
+                for page in (1, 9):
+                    spec = InboxQuery(tab=tab, page=page)
+                    with org_db.sessions() as apart:
+                        me = apart.get(User, user.id)
+                        expected_counts = tab_counts(apart, me, spec)
+                        expected_rows = [(r.task.id, r.may_claim, r.may_unclaim, r.priority)
+                                         for r in inbox_page(apart, me, spec)]
+                    counts, rows = inbox_view(session, user, spec)
+                    assert counts == expected_counts, (user.username, tab, page)
+                    assert [(r.task.id, r.may_claim, r.may_unclaim, r.priority) for r in rows] == expected_rows
+                    for r in rows:
+                        t, starter = r.task, session.get(ProcessInstance, r.task.instance_id).started_by_id
+                        assert r.may_claim == (t.status == TaskStatus.READY and t.role not in (None, "applicant")
+                                               and t.assignee_id is None and (t.agency_id, t.role) in pairs
+                                               and starter != user.id)

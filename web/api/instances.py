@@ -12,7 +12,7 @@ from web.api.auth import api_user
 from web.api.errors import bad_request
 from web.api.params import choice_arg, date_arg, int_arg, json_body, optional, paging, text_arg
 from web.extensions import get_db
-from web.queries import INSTANCE_STATUSES, event_dict, instance_dict, list_instances, visible_instance
+from web.queries import INSTANCE_STATUSES, event_dict, instance_dict, instance_dicts, list_instances, visible_instance
 
 
 @bp.post("/process-instances")
@@ -42,7 +42,7 @@ def instances_list() -> Response:
     with get_db().sessions() as session:
         items, total = list_instances(session, api_user(session), process_id, agency, status, page, per_page,
                                       started=started)
-        return jsonify({"items": [instance_dict(session, i) for i in items], "total": total, "page": page,
+        return jsonify({"items": instance_dicts(session, items), "total": total, "page": page,
                         "per_page": per_page})
 
 

@@ -16,7 +16,7 @@ from web.api.auth import api_user
 from web.api.errors import ApiError, bad_request
 from web.api.params import choice_arg, json_body, paging, text_arg
 from web.extensions import get_db
-from web.queries import TASK_SCOPES, TASK_STATUSES, instance_dict, list_tasks, task_dict, visible_task
+from web.queries import TASK_SCOPES, TASK_STATUSES, instance_dict, list_tasks, task_dict, task_dicts, visible_task
 
 
 @bp.get("/tasks")
@@ -29,7 +29,7 @@ def tasks_list() -> Response:
     with get_db().sessions() as session:
         user = api_user(session)
         tasks, total = list_tasks(session, user, scope, status, process_id, page, per_page)
-        return jsonify({"items": [task_dict(session, t) for t in tasks], "total": total, "page": page,
+        return jsonify({"items": task_dicts(session, tasks), "total": total, "page": page,
                         "per_page": per_page})
 
 
