@@ -42,6 +42,21 @@ def _backend_cpu(url: str, pid: int | None = None):
     return {backend: seconds(backend) for backend in pids}
 
 
+def _reads(client, headers: dict, statements: list[int], n: int = 300) -> None:
+    """The per-request cost of authentication and a small answer: read endpoints alone, n requests x 3."""
+    for path in ("/api/v1/me", "/api/v1/tasks?scope=mine&per_page=20", "/api/v1/process-instances/999999"):
+        for _ in range(30):
+            client.get(path, headers=headers)
+        runs, before = [], statements[0]
+        for _ in range(3):
+            cpu = time.process_time()
+            for _ in range(n):
+                client.get(path, headers=headers)
+            runs.append((time.process_time() - cpu) * 1000 / n)
+        print(f"  GET {path:<40} CPU ms/request min {min(runs):.2f} median {sorted(runs)[1]:.2f}  "
+              f"{(statements[0] - before) / (3 * n):.1f} statements/request")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", required=True)
@@ -97,6 +112,7 @@ def main() -> None:
               f"{stmts / count:5.1f} statements/request")
     count = sum(row[0] for row in tally.values())
     print(f"  PostgreSQL backends of the app's connections: {backends * 1000 / count:.1f} ms CPU per request")
+    _reads(client, auth["unit"], statements)
     profile = cProfile.Profile()
     cpu, wall = time.process_time(), time.perf_counter()
     profile.enable()

@@ -5,7 +5,8 @@ recreated; without it, a temporary SQLite file). It lives the year of tests/simu
 2026-01 .. 2027-04 on the simulated clock, scripted users completing every task) and reports, per process id:
 instances, median and max bytes of the stored state column (`process_instance.state_json`, UTF-8), the biggest
 instance, and the first and last instance's size (state that grows with the age of the system shows there). It
-also samples the biggest state of any instance after each move of the clock. Any state over 100 KB is flagged.
+also samples the biggest state of any instance after each move of the clock, flags any state over 100 KB, shows
+where the biggest state's bytes are, and counts the rows of every table at the end.
 """
 
 from __future__ import annotations
@@ -83,6 +84,16 @@ def _anatomy(db, instance_id: int) -> str:
             f"{max(subprocesses, default=0):,}) + the rest")
 
 
+def _row_counts(db) -> str:
+    from sqlalchemy import func, select
+
+    from engine.db import Base
+
+    with db.sessions() as session:
+        counts = {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+    return ", ".join(f"{name} {n:,}" for name, n in sorted(counts.items(), key=lambda item: -item[1]) if n)
+
+
 def report(sizes: list[tuple[str, int, dt.datetime, str, int]]) -> list[str]:
     """The markdown table: one row per process id, biggest first."""
     by_process: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -133,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nbiggest state sampled after each move of the clock: {peak[0]:,} bytes ({peak[1]}, after the move to "
           f"{peak[2]}); total stored state {sum(s[4] for s in sizes):,} bytes")
     print(f"instances over 100 KB: {len(over)}" + "".join(f"\n  #{i} {p} {size:,} bytes" for p, i, _, _, size in over))
+    print(f"rows per table after the year (what grows with age): {_row_counts(db)}")
     db.dispose()
 
 
