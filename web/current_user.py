@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import g
 
 from engine.models import User
-from web.extensions import login_manager, request_session
+from web.extensions import end_reads, keeps_request_connection, login_manager, request_session
 from workflows.org import roles_of
 
 
@@ -41,4 +41,7 @@ def web_user(session, user: User) -> WebUser:
 def load_user(user_id: str) -> WebUser | None:
     session = request_session()  # the request's, and the row held in g: api_user() then finds it there
     user = g.webir_user_row = session.get(User, int(user_id)) if user_id.isdigit() else None
-    return web_user(session, user) if user and user.is_active else None
+    found = web_user(session, user) if user and user.is_active else None
+    if not keeps_request_connection():
+        end_reads()  # pages read in sessions of their own
+    return found

@@ -247,6 +247,26 @@ def test_a_read_request_takes_one_pooled_connection_and_gives_it_back(client, au
         event.remove(org_db.engine.pool, "checkout", listener)
 
 
+def test_no_request_holds_two_pooled_connections_at_once(client, auth, org_db):
+    """The request's session gives its connection back before a write takes one (a threaded server with every
+    pooled connection held by requests waiting for a second one would stall)."""
+    staff = auth("dsw.staff")
+    client.get(f"{API}/me", headers=staff)
+    held = []
+    listener = lambda *args: held.append(org_db.engine.pool.checkedout())  # noqa: E731
+    event.listen(org_db.engine.pool, "checkout", listener)
+    try:
+        instance = start(client, staff)
+        task = ready(instance, "fill_form_1_2")
+        assert client.post(f"{API}/tasks/{task['id']}/claim", headers=staff).status_code == 200
+        assert complete(client, staff, task["id"], FORM_1_2).status_code == 200
+        assert client.get(f"{API}/process-instances/{instance['id']}", headers=staff).status_code == 200
+        assert held and max(held) == 1
+    finally:
+        event.remove(org_db.engine.pool, "checkout", listener)
+    assert org_db.engine.pool.checkedout() == 0
+
+
 def _without_history(response) -> dict:
     assert response.status_code == 200, response.get_json()
     return {k: v for k, v in response.get_json().items() if k != "history"}

@@ -11,7 +11,7 @@ from engine.models import User
 from web.api import bp
 from web.api.errors import ApiError
 from web.api.params import refuse_nul_in_url
-from web.extensions import csrf, request_session
+from web.extensions import csrf, end_reads, keeps_request_connection, request_session
 from workflows.org import roles_of, user_for_token
 
 PUBLIC_ENDPOINTS = {"api.openapi", "api.unknown"}
@@ -52,11 +52,13 @@ def authenticate() -> None:
     header = request.headers.get("Authorization")
     if header is not None:
         g.api_user_id = _bearer_user_id(header)
-        return
-    if not current_user.is_authenticated:
+    elif not current_user.is_authenticated:
         raise _unauthorized("需要登入或 API 權杖 Send 'Authorization: Bearer <token>' or log in")
-    _check_csrf()
-    g.api_user_id = int(current_user.id)
+    else:
+        _check_csrf()
+        g.api_user_id = int(current_user.id)
+    if not keeps_request_connection():
+        end_reads()
 
 
 def api_user(session: Session) -> User:

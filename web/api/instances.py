@@ -11,7 +11,7 @@ from web.api import bp
 from web.api.auth import api_user
 from web.api.errors import bad_request
 from web.api.params import choice_arg, date_arg, int_arg, json_body, optional, paging, text_arg
-from web.extensions import get_db, reading
+from web.extensions import get_db, reading, reads_in_request_session
 from web.queries import INSTANCE_STATUSES, event_dict, instance_dict, list_instances, visible_instance
 
 
@@ -33,6 +33,7 @@ def instance_start() -> Response:
 
 
 @bp.get("/process-instances")
+@reads_in_request_session
 def instances_list() -> Response:
     """Instances I may see: `process_id=`, `agency=`, `status=`, `started_from=`, `started_to=`, `page=`."""
     status = choice_arg("status", INSTANCE_STATUSES, None)
@@ -47,6 +48,7 @@ def instances_list() -> Response:
 
 
 @bp.get("/process-instances/<int:instance_id>")
+@reads_in_request_session
 def instance_get(instance_id: int) -> Response:
     """One instance with its ready tasks and its history."""
     with reading() as session:
@@ -55,6 +57,7 @@ def instance_get(instance_id: int) -> Response:
 
 
 @bp.get("/audit-events")
+@reads_in_request_session
 def audit_events() -> Response:
     """The audit events of one instance I may see, oldest first."""
     instance_id = int_arg("instance_id")

@@ -8,13 +8,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from web.api import bp
 from web.api.auth import api_user
 from web.api.errors import ApiError
-from web.extensions import reading
+from web.extensions import reading, reads_in_request_session
 from workflows.org import roles_of
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 @bp.get("/me")
+@reads_in_request_session
 def me() -> Response:
     """The calling user: username, agency code, current roles."""
     with reading() as session:

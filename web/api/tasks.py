@@ -15,11 +15,12 @@ from web.api import bp
 from web.api.auth import api_user
 from web.api.errors import ApiError, bad_request
 from web.api.params import choice_arg, json_body, paging, text_arg
-from web.extensions import get_db, reading
+from web.extensions import get_db, reading, reads_in_request_session
 from web.queries import TASK_SCOPES, TASK_STATUSES, instance_dict, list_tasks, task_dict, visible_task
 
 
 @bp.get("/tasks")
+@reads_in_request_session
 def tasks_list() -> Response:
     """Tasks: `scope=mine|all`, `status=ready|completed`, `process_id=`, `page=`."""
     scope = choice_arg("scope", TASK_SCOPES, "mine")
@@ -34,6 +35,7 @@ def tasks_list() -> Response:
 
 
 @bp.get("/tasks/<int:task_id>")
+@reads_in_request_session
 def task_get(task_id: int) -> Response:
     """A task with its form, rendered instructions and the data the form may show."""
     with reading() as session:
