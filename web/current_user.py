@@ -1,11 +1,13 @@
-"""The logged-in person as the web layer sees them (loaded from the database on every request)."""
+"""The logged-in person as the web layer sees them (loaded from the database on every request, in its session)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import g
+
 from engine.models import User
-from web.extensions import get_db, login_manager
+from web.extensions import end_reads, keeps_request_connection, login_manager, request_session
 from workflows.org import roles_of
 
 
@@ -37,6 +39,9 @@ def web_user(session, user: User) -> WebUser:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> WebUser | None:
-    with get_db().sessions() as session:
-        user = session.get(User, int(user_id)) if user_id.isdigit() else None
-        return web_user(session, user) if user and user.is_active else None
+    session = request_session()  # the request's, and the row held in g: api_user() then finds it there
+    user = g.webir_user_row = session.get(User, int(user_id)) if user_id.isdigit() else None
+    found = web_user(session, user) if user and user.is_active else None
+    if not keeps_request_connection():
+        end_reads()  # pages read in sessions of their own
+    return found
