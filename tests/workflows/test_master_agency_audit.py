@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from engine import runtime
 from engine.assignment import NotAllowed
+from engine.inspect import task_details
 from engine.models import AuditEvent, InstanceStatus, ProcessInstance, ProcessVersion
 from engine.scripts import script_engine
 from engine.state import load_workflow
@@ -87,11 +88,17 @@ def test_r8_2_deficiencies_become_items_each_closed_by_its_own_task(org_db, user
     items = _items(org_db, "open")
     assert [(i["clause"], i["agency"], i["due_on"]) for i in items] == [("R5.4", "DSW", "2026-12-31"),
                                                                           (None, "DSW", "2026-12-31")]
-    runtime.complete_task(org_db, tasks[0].id, users["dsw.admin"], CLOSE)
+    with org_db.sessions() as session:  # each task names its own item
+        shown = [task_details(session, t)["data"]["item"] for t in tasks]
+    assert [(i["id"], i["clause"], i["due_on"]) for i in shown] == [(i["id"], i["clause"] or "", i["due_on"])
+                                                                    for i in items]
+    runtime.complete_task(org_db, tasks[1].id, users["dsw.admin"], CLOSE)
     assert len(_items(org_db, "open")) == 1 and len(_items(org_db, "closed")) == 1  # closed at once, one by one
     assert status(org_db, dsw) == InstanceStatus.RUNNING
     runtime.complete_task(org_db, ready(org_db, dsw)[0].id, users["dsw.admin2"], CLOSE)
     assert status(org_db, dsw) == InstanceStatus.COMPLETED
+    closures = [{"id": i["id"], "status": "closed"} for i in items]
+    assert _final_data(org_db, dsw)["closures"] == closures[::-1]  # one per item, in the order they closed
     closed = _items(org_db, "closed")
     assert {i["closed_by"] for i in closed} == {"dsw.admin", "dsw.admin2"}
     assert all(i["action_taken"] == CLOSE["action_taken"] for i in closed)
@@ -198,3 +205,38 @@ def test_r2_3_task_data_cannot_attach_an_instance_to_an_audit(org_db, users):
         target = session.scalar(select(MasterAuditAgency.id).where(MasterAuditAgency.audit_id == record.id))
     forged = runtime.start_instance(org_db, PROCESS, users["dsw.audit"], data={"master_audit_agency_id": target})
     assert ready_names(org_db, forged) == ["plan_audit"]
+
+
+def _state_bytes(db, iid) -> int:
+    with db.sessions() as session:
+        return len(session.get(ProcessInstance, iid).state_json.encode())
+
+
+def _audit_state_with_deficiencies(db, users, count: int) -> tuple[int, int]:
+    """Bytes of one agency audit's stored state right after a review listing `count` deficiencies, and once half
+    of its items are closed."""
+    dsw = _agency_instances(db, _audit(db, _open(db, users)).id)["DSW"]
+    step(db, dsw, "submit_evidence", users["dsw.audit"], EVIDENCE)
+    line = "R5.4: 離職人員未撤銷權限 Access of a resigned user not revoked (第 {n} 項 item {n})"
+    lines = [line.format(n=n) for n in range(count)]
+    step(db, dsw, "review_evidence", users["dol.audit"], {**REVIEW_DEFICIENT, "deficiencies": lines})
+    reviewed = _state_bytes(db, dsw)
+    tasks = ready(db, dsw)
+    assert [t.name for t in tasks] == ["close_corrective_item"] * count
+    for t in tasks[:count // 2]:
+        runtime.complete_task(db, t.id, users["dsw.admin"], CLOSE)
+    assert len(ready(db, dsw)) == count - count // 2
+    return reviewed, _state_bytes(db, dsw)
+
+
+def test_r8_2_audit_state_grows_linearly_with_the_deficiencies(org_db, users):
+    """Each deficiency's subprocess carries its own item, not the review's item list and deficiency lines (kept
+    once, in data objects), so an agency audit's stored state grows linearly with the deficiencies: about 5.8 KB
+    per deficiency after the review, 6.6 KB once half are closed (20 deficiencies: 122 KB / 139 KB; it grew
+    quadratically before: 237 KB / 314 KB)."""
+    small = _audit_state_with_deficiencies(org_db, users, 10)
+    big = _audit_state_with_deficiencies(org_db, users, 20)
+    for before, after in zip(small, big, strict=True):
+        assert after / before < 2.5
+        assert (after - before) / 10 < 8 * 1024
+        assert after < 150 * 1024
