@@ -54,17 +54,14 @@ screenshots: setup-dev chromium
 
 # Benchmarks (not part of `make test`; minutes, and they DROP the schema of the databases they are given):
 # the SpiffWorkflow limit vs the engine, the HTTP load under gunicorn, the inbox and instance lists at 100,000
-# instances / 1,000,000 task rows, the instance state after a simulated year. Results are written up by hand in
-# bench/results.md, with the load average.
+# instances / 1,000,000 task rows, the instance state after a simulated year, in one process run (bench/all.py),
+# written with the machine's description and a targets table to bench/last-run.md.
 BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/webir_bench
 BENCH_PG_DB = $(lastword $(subst /, ,$(BENCH_PG)))
 bench: setup-dev
 	psql "$(subst +psycopg,,$(subst /$(BENCH_PG_DB),/postgres,$(BENCH_PG)))" -qtc "SELECT 1 FROM pg_database WHERE datname = '$(BENCH_PG_DB)'" | grep -q 1 || \
 	  psql "$(subst +psycopg,,$(subst /$(BENCH_PG_DB),/postgres,$(BENCH_PG)))" -qc "CREATE DATABASE $(BENCH_PG_DB)"
-	$(BIN)/python -m bench --pg $(BENCH_PG)
-	$(BIN)/python -m bench http --pg $(BENCH_PG) --workers 4 --clients 4 8 16 --seconds 30
-	$(BIN)/python -m bench state-size --pg $(BENCH_PG)
-	$(BIN)/python bench/inbox_bench.py --rows 1000000 --per-instance 10 --paths all --repeat 20 --pg $(BENCH_PG)
+	$(BIN)/python -m bench all --pg $(BENCH_PG)
 
 clean:
 	rm -rf $(VENV) node_modules instance

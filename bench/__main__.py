@@ -6,6 +6,7 @@
 2. the engine: the same two completions through engine.runtime (lock, load, validate the form, run, mirror
    task rows, audit chain, save) on SQLite and, with --pg, on PostgreSQL.
 `python -m bench http --pg URL`: the REST API under gunicorn with concurrent clients (bench/http_bench.py).
+`python -m bench all --pg URL`: the five measurements of issue 10 in one run, with a targets table (bench/all.py).
 `python -m bench state-size [--pg URL]`: instance state sizes per process after a simulated year (bench/state_size.py).
 Prints a markdown table with medians, p95 and the engine/limit ratio.
 """
@@ -101,6 +102,11 @@ def main() -> None:
         from bench import http_bench
 
         http_bench.main(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["all"]:  # `python -m bench all --pg URL`: issue 10's five measurements and their targets
+        from bench import all as everything
+
+        everything.main(sys.argv[2:])
         return
     if sys.argv[1:2] == ["state-size"]:  # `python -m bench state-size ...`: instance state after a simulated year
         from bench import state_size

@@ -251,7 +251,7 @@ def _ids(db: Database) -> dict:
 
 
 def run(url: str | None, rows: int, mine: int, repeat: int, per_instance: int = TASKS_PER_INSTANCE,
-        paths=PAGES, keep: bool = False) -> None:
+        paths=PAGES, keep: bool = False) -> dict[str, tuple]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         db, schema = _database(url, folder, keep, f"{rows}_{per_instance}")
@@ -273,14 +273,15 @@ def run(url: str | None, rows: int, mine: int, repeat: int, per_instance: int = 
               f"{time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}")
         print("| database | page | n | wall median ms | wall p95 ms | app CPU median ms | app CPU p95 ms | "
               "PG backend CPU mean ms | PG backend CPU p95 ms | statements | load |")
-        for path, (median, p95, cpu, cpu95, server, server95, count, n) in measure(
-                db, ids["users"][BENCH_USER], repeat, folder, paths).items():
+        results = measure(db, ids["users"][BENCH_USER], repeat, folder, paths)
+        for path, (median, p95, cpu, cpu95, server, server95, count, n) in results.items():
             print(f"| {db.engine.dialect.name} | `{path}` | {n} | {median:.1f} | {p95:.1f} | {cpu:.1f} | {cpu95:.1f} | "
                   f"{server:.1f} | {server95:.0f} | {count} | {os.getloadavg()[0]:.1f} |", flush=True)
         if url and not keep:
             with db.engine.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         db.dispose()
+        return results
 
 
 def main() -> None:

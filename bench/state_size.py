@@ -109,7 +109,8 @@ def report(sizes: list[tuple[str, int, dt.datetime, str, int]]) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Prints the report; returns the biggest stored state in bytes."""
     parser = argparse.ArgumentParser(prog="python -m bench state-size", description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default=None, help="PostgreSQL URL (its schema is dropped and recreated)")
     parser.add_argument("--accounts", type=int, default=0, help="more WebIR users in DSW than the demo's (a bigger "
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"instances over 100 KB: {len(over)}" + "".join(f"\n  #{i} {p} {size:,} bytes" for p, i, _, _, size in over))
     print(f"rows per table after the year (what grows with age): {_row_counts(db)}")
     db.dispose()
+    return max(size for *_, size in sizes)
 
 
 if __name__ == "__main__":
