@@ -11,6 +11,7 @@ from engine.models import User
 from web.api import bp
 from web.api.errors import ApiError
 from web.api.params import refuse_nul_in_url
+from web.current_user import me
 from web.extensions import csrf, get_db
 from workflows.org import roles_of, user_for_token
 
@@ -60,7 +61,8 @@ def authenticate() -> None:
 
 def api_user(session: Session) -> User:
     """The calling user, loaded in this session."""
-    user = session.get(User, g.api_user_id)
+    loaded = g.get("webir_user_row")  # the session's user, read by the login loader this request
+    user = me(session) if loaded is not None and loaded[0].id == g.api_user_id else session.get(User, g.api_user_id)
     if user is None or not user.is_active:
         raise _unauthorized("帳號已停用 The account is no longer active")
     return user
