@@ -54,7 +54,8 @@ screenshots: setup-dev chromium
 
 # Benchmarks (not part of `make test`; minutes, and they DROP the schema of the databases they are given):
 # the SpiffWorkflow limit vs the engine, the HTTP load under gunicorn, the inbox and instance lists at 100,000
-# instances / 1,000,000 task rows. Results are written up by hand in bench/results.md, with the load average.
+# instances / 1,000,000 task rows, the instance state after a simulated year. Results are written up by hand in
+# bench/results.md, with the load average.
 BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/webir_bench
 BENCH_PG_DB = $(lastword $(subst /, ,$(BENCH_PG)))
 bench: setup-dev
@@ -62,6 +63,7 @@ bench: setup-dev
 	  psql "$(subst +psycopg,,$(subst /$(BENCH_PG_DB),/postgres,$(BENCH_PG)))" -qc "CREATE DATABASE $(BENCH_PG_DB)"
 	$(BIN)/python -m bench --pg $(BENCH_PG)
 	$(BIN)/python -m bench http --pg $(BENCH_PG) --workers 4 --clients 4 8 16 --seconds 30
+	$(BIN)/python -m bench state-size --pg $(BENCH_PG)
 	$(BIN)/python bench/inbox_bench.py --rows 1000000 --per-instance 10 --paths all --repeat 20 --pg $(BENCH_PG)
 
 clean:

@@ -6,6 +6,7 @@
 2. the engine: the same two completions through engine.runtime (lock, load, validate the form, run, mirror
    task rows, audit chain, save) on SQLite and, with --pg, on PostgreSQL.
 `python -m bench http --pg URL`: the REST API under gunicorn with concurrent clients (bench/http_bench.py).
+`python -m bench state-size [--pg URL]`: instance state sizes per process after a simulated year (bench/state_size.py).
 Prints a markdown table with medians, p95 and the engine/limit ratio.
 """
 
@@ -101,8 +102,14 @@ def main() -> None:
 
         http_bench.main(sys.argv[2:])
         return
+    if sys.argv[1:2] == ["state-size"]:  # `python -m bench state-size ...`: instance state after a simulated year
+        from bench import state_size
+
+        state_size.main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(prog="python -m bench", epilog="`python -m bench http --help`: the HTTP "
-                                     "load benchmark under gunicorn")
+                                     "load benchmark under gunicorn; `python -m bench state-size --help`: instance "
+                                     "state after a simulated year")
     parser.add_argument("--n", type=int, default=200, help="applications per measurement")
     parser.add_argument("--pg", default=None, help="PostgreSQL URL (its tables are dropped and recreated)")
     args = parser.parse_args()

@@ -125,22 +125,31 @@ def stop(process: subprocess.Popen) -> None:
 class Client:
     """One simulated person-set (applicant, unit supervisor, admin) looping over applications."""
 
-    def __init__(self, port: int, tokens: dict[str, str]):
-        self.port, self.tokens = port, tokens
+    def __init__(self, port: int, tokens: dict[str, str], keep_alive: bool = False):
+        self.port, self.tokens, self.keep_alive = port, tokens, keep_alive
         self.samples: dict[str, list[float]] = {"start": [], "complete": [], "inbox": []}
         self.errors: dict[str, int] = {}
         self.loops = 0
+        self.conn: http.client.HTTPConnection | None = None
 
     def call(self, kind: str, who: str, method: str, path: str, body: dict | None = None):
         headers = {"Authorization": f"Bearer {self.tokens[who]}", "Content-Type": "application/json"}
         payload = json.dumps(body).encode() if body is not None else None
         started = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        # keep_alive: one HTTP/1.1 connection per client, as an API client library keeps (it reconnects by itself
+        # when the server answered `Connection: close`, as gunicorn's sync workers always do)
+        conn = self.conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             conn.request(method, path, body=payload, headers=headers)
             response = conn.getresponse()
             data = response.read()
-        finally:
+        except BaseException:
+            conn.close()
+            self.conn = None
+            raise
+        if self.keep_alive:
+            self.conn = conn
+        else:
             conn.close()
         elapsed = (time.perf_counter() - started) * 1000
         if response.status >= 400:
@@ -175,11 +184,12 @@ class Client:
                 self.errors[key] = self.errors.get(key, 0) + 1
 
 
-def _load_process(port: int, tokens: dict, clients: int, warmup: float, seconds: float, out) -> None:
+def _load_process(port: int, tokens: dict, clients: int, warmup: float, seconds: float, out,
+                  keep_alive: bool = False) -> None:
     """A load-generator process: `clients` threads; sends back the measured window's samples."""
     begin = time.perf_counter() + warmup
     end = begin + seconds
-    people = [Client(port, tokens) for _ in range(clients)]
+    people = [Client(port, tokens, keep_alive) for _ in range(clients)]
     threads = [threading.Thread(target=p.run, args=(begin,)) for p in people]  # warm-up
     for t in threads:
         t.start()
@@ -208,11 +218,13 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))] if ordered else float("nan")
 
 
-def load(port: int, tokens: dict, clients: int, processes: int, warmup: float, seconds: float) -> dict:
+def load(port: int, tokens: dict, clients: int, processes: int, warmup: float, seconds: float,
+         keep_alive: bool = False) -> dict:
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
-    procs = [ctx.Process(target=_load_process, args=(port, tokens, n, warmup, seconds, out)) for n in shares if n]
+    procs = [ctx.Process(target=_load_process, args=(port, tokens, n, warmup, seconds, out, keep_alive))
+             for n in shares if n]
     for p in procs:
         p.start()
     parts = [out.get() for _ in procs]
@@ -311,8 +323,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--startup", type=int, default=3, help="startup measurements per server (0: none)")
     parser.add_argument("--models", type=int, default=20, help="deployed process versions for the startup run")
+    parser.add_argument("--keep-alive", action="store_true", help="each client keeps its HTTP connection open")
+    parser.add_argument("--gunicorn-args", default="", help="extra gunicorn options for the measured server "
+                        "(GUNICORN_CMD_ARGS), e.g. '--worker-class gthread --threads 1 --keep-alive 5'")
     args = parser.parse_args(argv)
-    print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M')}; "
+          f"clients {'keep their connection' if args.keep_alive else 'connect per request'}; gunicorn "
+          f"{args.gunicorn_args or 'as web/gunicorn_conf.py'}")
     if args.startup:
         print("| server | runs | median s to first 200 | max s | CPU s used by then (median) | load avg |\n"
               "|---|---|---|---|---|---|")
@@ -321,13 +338,15 @@ def main(argv: list[str] | None = None) -> None:
     tokens = prepare(args.pg)
     env = code_env(WEBIR_DATABASE_URL=args.pg, WEBIR_SECRET_KEY="bench",  # noqa: S106
                    WEBIR_INSTANCE_PATH=tempfile.mkdtemp(prefix="webir-http-bench-"))
+    if args.gunicorn_args:
+        env["GUNICORN_CMD_ARGS"] = args.gunicorn_args
     port = free_port()
     server = start_server(env, args.workers, port)
     try:
         wait_ready(port, "/api/v1/openapi.json")
         for clients in args.clients:
             before, cpu_before = os.getloadavg()[0], group_cpu_seconds(server.pid)
-            result = load(port, tokens, clients, args.client_processes, args.warmup, args.seconds)
+            result = load(port, tokens, clients, args.client_processes, args.warmup, args.seconds, args.keep_alive)
             server_cpu = group_cpu_seconds(server.pid) - cpu_before  # warm-up included: per request below
             requests = sum(len(v) for v in result["samples"].values()) * (args.seconds + args.warmup) / args.seconds
             print("\n".join(report(result, clients, args.workers, before)), flush=True)

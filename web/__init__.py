@@ -13,7 +13,7 @@ import workflows  # noqa: F401  (registers the regulation's roles and service ta
 from engine import simulated_clock
 from engine.db import Database
 from engine.settings import instance_path
-from web.extensions import babel, csrf, login_manager
+from web.extensions import babel, csrf, end_request_session, login_manager
 from web.i18n import select_locale
 
 
@@ -59,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
         simulated_clock.configure(app.extensions["webir_db"])
     app.json.ensure_ascii = False
     app.url_map.converters["int"] = DatabaseId  # before any route is added
+    app.teardown_appcontext(end_request_session)
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)  # zh_Hant_TW unless ?lang=en / lang cookie

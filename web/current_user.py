@@ -1,4 +1,4 @@
-"""The logged-in person as the web layer sees them (loaded from the database on every request)."""
+"""The logged-in person as the web layer sees them (loaded from the database on every request, in its session)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.assignment import active_roles
 from engine.models import User
-from web.extensions import get_db, login_manager
+from web.extensions import end_reads, keeps_request_connection, login_manager, request_session
 
 
 @dataclass
@@ -43,22 +43,25 @@ def web_user(session, user: User, held: set[tuple[int, str]] | None = None) -> W
 
 @login_manager.user_loader
 def load_user(user_id: str) -> WebUser | None:
-    with get_db().sessions() as session:
-        user = session.get(User, int(user_id)) if user_id.isdigit() else None
-        if user is None or not user.is_active:
-            return None
-        held = active_roles(session, user.id)
-        user.agency  # noqa: B018  (loaded now, so the row kept below carries it)
-        g.webir_user_row = (user, frozenset(held))
-        return web_user(session, user, held)
+    session = request_session()  # the request's, and the row held in g: api_user() then finds it there
+    user = g.webir_user_row = session.get(User, int(user_id)) if user_id.isdigit() else None
+    found = None
+    if user and user.is_active:
+        held = g.webir_user_roles = frozenset(active_roles(session, user.id))  # reused by me()
+        found = web_user(session, user, held)
+    if not keeps_request_connection():
+        end_reads()  # pages read in sessions of their own
+    return found
 
 
 def me(session: Session) -> User:
-    """The logged-in user as a row of this session: the row (and roles) the login loader read for this request,
-    merged without a query; read again only when the loader did not run (a bearer token)."""
-    loaded = g.get("webir_user_row")
-    if loaded is None or not current_user.is_authenticated or loaded[0].id != int(current_user.id):
+    """The logged-in user as a row of `session`: the row (and roles) the login loader read for this request,
+    merged into a page's own session without a query; read again only when the loader did not read it."""
+    user = g.get("webir_user_row")
+    if user is None or not current_user.is_authenticated or user.id != int(current_user.id):
         return session.get(User, int(current_user.id))
-    user = session.merge(loaded[0], load=False)
-    session.info.setdefault("held_roles", {})[user.id] = set(loaded[1])
+    if session is not g.get("webir_session"):
+        user = session.merge(user, load=False)
+    if g.get("webir_user_roles") is not None:
+        session.info.setdefault("held_roles", {})[user.id] = set(g.webir_user_roles)
     return user

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.forms import validate_form_data
+from engine.forms import compile_form
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
@@ -121,10 +121,10 @@ def cell_errors(items: Mapping[str, Any], rows: Any) -> dict[tuple[int, str], st
     """(row, column) -> message for every invalid cell, to show next to it (the field also gets a summary)."""
     if not isinstance(rows, list):
         return {}
-    found = {}
+    found, row_form = {}, compile_form(items)  # one validator for every row
     for index, row in enumerate(rows):
         if isinstance(row, Mapping):
-            for col, message in validate_form_data(items, dict(row)).items():
+            for col, message in row_form.errors(dict(row)).items():
                 found[(index, col)] = message
     return found
 

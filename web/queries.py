@@ -27,14 +27,25 @@ def iso(value: dt.datetime | None) -> str | None:
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
 
 
+def _remembered(session: Session, model: type, row_id: int | None, attribute: str) -> str | None:
+    """A username or agency code by id, read once per session: the session's identity map holds rows only while
+    something refers to them, so a page of tasks would read the same agency again for each task."""
+    if row_id is None:
+        return None
+    names = session.info.setdefault("webir_names", {})
+    key = (model.__name__, row_id)
+    if key not in names:
+        row = session.get(model, row_id)
+        names[key] = getattr(row, attribute) if row else None
+    return names[key]
+
+
 def _username(session: Session, user_id: int | None) -> str | None:
-    user = session.get(User, user_id) if user_id is not None else None
-    return user.username if user else None
+    return _remembered(session, User, user_id, "username")
 
 
 def _agency_code(session: Session, agency_id: int | None) -> str | None:
-    agency = session.get(Agency, agency_id) if agency_id is not None else None
-    return agency.code if agency else None
+    return _remembered(session, Agency, agency_id, "code")
 
 
 class Names:
@@ -100,10 +111,11 @@ def event_dict(event: AuditEvent) -> dict:
 
 
 def ready_tasks(session: Session, instance_id: int) -> list[HumanTask]:
-    """All ready human tasks of an instance (shown to anyone who may see the instance)."""
+    """All ready human tasks of an instance (shown to anyone who may see the instance), as stored now: a row the
+    session already holds (e.g. the request's session, from before an engine write) is refreshed."""
     return list(session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.READY)
-        .order_by(HumanTask.id)
+        .order_by(HumanTask.id).execution_options(populate_existing=True)
     ))
 
 
@@ -227,9 +239,10 @@ def visible_instance(session: Session, user: User, instance_id: int) -> ProcessI
     return instance
 
 
-def visible_task(session: Session, user: User, task_id: int) -> HumanTask:
-    """The task, or NotFound when it is missing or its instance is not visible to this user."""
-    task = session.get(HumanTask, task_id)
+def visible_task(session: Session, user: User, task_id: int, fresh: bool = False) -> HumanTask:
+    """The task, or NotFound when it is missing or its instance is not visible to this user; `fresh`: read it
+    again even if the session holds it (after an engine write)."""
+    task = session.get(HumanTask, task_id, populate_existing=fresh)
     if task is None or not can_see_instance(session, user, task.instance_id):
         raise NotFound(f"task {task_id} not found")
     return task

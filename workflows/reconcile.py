@@ -4,7 +4,9 @@ Set-based SQL over temporary tables, the same statements on SQLite and PostgreSQ
 seconds, so windows are integer ranges. Pairing is one-to-one: candidates agree on case number and subject
 (a blank side agrees with anything, at least one of them must be known on both sides) and lie within the
 tolerance; each round pairs the log records and entries that are each other's best candidate (same querier
-first, then nearest time), until no candidate is left. Classes and flags are those of INTERFACES.md.
+first, then nearest time, then the lower id: the log record imported first, the entry recorded first; one rule
+on both databases, so they give the same findings), until no candidate is left. Classes and flags are those of
+INTERFACES.md.
 """
 
 from __future__ import annotations

@@ -25,23 +25,29 @@ SELECT q.id AS log_id, q.query_ts AS ts, q.case_number AS case_number, q.subject
 FROM query_log_record q LEFT JOIN rc_alias a ON a.alias = q.account
 WHERE q.agency_id = :a AND q.query_ts >= :lo AND q.query_ts < :hi
 """
-# SQLite numbers rc_log's rows (rowid) in case order and pairs by that number: rc_cand, clustered by (log, entry),
-# then fills in key order and the per-log GROUP BY needs no sort. PostgreSQL hashes on log_id.
+# Ties (same querier, same time gap) go to the smaller id on either side, on SQLite and PostgreSQL alike: an entry
+# chooses the log record imported first (lowest log id), a log record the entry recorded first.
+# SQLite keys rc_log's rows by their rowid, the order it read them in (query time), and carries each record's id
+# beside that key as the tie-break (TIE_ID): rc_cand, clustered by (log key, entry), fills in key order and the
+# per-log GROUP BY needs no sort. PostgreSQL hashes on log_id, which is both key and tie-break.
 LOG_KEY = "__LOG_KEY__"
+TIE_ID = "__TIE_ID__"
 # SQLite carries each entry's window start with its candidates and pairs, so the month's entries, read from the
 # period index in (window start, id) order, find their pair in an rc_match index of the same order (sequential
 # probes, not a million random ones). Written as `, <alias>.__ENTRY_TS__` / `AND <alias>.__ENTRY_TS__ = ...`.
 ENTRY_TS = "__ENTRY_TS__"
 _SQLITE_CAND = ("CREATE TEMP TABLE {name} (log_id INTEGER NOT NULL, entry_id INTEGER NOT NULL, rank INTEGER NOT NULL, "
-                "entry_ts INTEGER NOT NULL, PRIMARY KEY (log_id, entry_id)) WITHOUT ROWID")
+                "entry_ts INTEGER NOT NULL, tie_id INTEGER NOT NULL, PRIMARY KEY (log_id, entry_id)) WITHOUT ROWID")
 
 
 def _keyed(sql: str, is_pg: bool) -> str:
-    """The dialect's log key, and the entry window start kept (SQLite) or left out (PostgreSQL)."""
+    """The dialect's log key; the entry window start and the log id beside the key kept (SQLite) or left out."""
     if is_pg:
         sql = re.sub(r",\s*\w+\.__ENTRY_TS__(?: AS entry_ts)?|\s+AND \w+\.__ENTRY_TS__ = [\w.]+", "", sql)
+        sql = re.sub(r",\s*\w+\.__TIE_ID__(?: AS tie_id)?", "", sql)
     else:
         sql = sql.replace(f"r.{ENTRY_TS}", "r.window_start_ts").replace(ENTRY_TS, "entry_ts")
+        sql = sql.replace(f"l.{TIE_ID}", "l.log_id").replace(TIE_ID, "tie_id")
     return sql.replace(LOG_KEY, "l.log_id" if is_pg else "l.rowid")
 
 
@@ -52,8 +58,8 @@ def _create(name: str, select: str, is_pg: bool, sqlite_ddl: str | None = None) 
 
 
 def log_rows(is_pg: bool) -> list[str]:
-    """Statements that fill rc_log; SQLite's sorted by case so the register's index is probed in order."""
-    return _create("rc_log", _LOG_SELECT + ("" if is_pg else "ORDER BY q.case_number, q.subject_id"), is_pg)
+    """Statements that fill rc_log, in the order the database reads them (no sort: the tie-break is the log id)."""
+    return _create("rc_log", _LOG_SELECT, is_pg)
 
 
 # A candidate's preference as one integer, smallest best: another querier (bit 58), then the time gap (22 bits,
@@ -68,7 +74,8 @@ SELECT {LOG_KEY} AS log_id, r.id AS entry_id,
        CASE WHEN r.querier = l.account
               OR (SELECT ra.user_id FROM rc_alias ra WHERE ra.alias = r.querier) = l.user_id
             THEN 0 ELSE {OTHER_BIT} END
-       + (CASE WHEN {_GAP} > {GAP_CAP} THEN {GAP_CAP} ELSE {_GAP} END) * {ID_BITS} AS rank, r.{ENTRY_TS} AS entry_ts
+       + (CASE WHEN {_GAP} > {GAP_CAP} THEN {GAP_CAP} ELSE {_GAP} END) * {ID_BITS} AS rank, r.{ENTRY_TS} AS entry_ts,
+       l.{TIE_ID} AS tie_id
 FROM rc_log l
 """
 _EFFECTIVE_IN_WINDOW = """
@@ -100,23 +107,29 @@ _ID_OF = "({k} - ({k} / {bits}) * {bits})"  # the low bits of a packed key (a po
 
 
 def round_statements(is_pg: bool) -> list[str]:
-    """One pairing round: each side's best candidate, then the pairs that chose each other go into rc_match."""
+    """One pairing round: each side's best candidate, then the pairs that chose each other go into rc_match.
+
+    A log record prefers the smallest (other querier, gap, entry id), an entry the smallest (other querier, gap,
+    log id): ties go to the lower id on both databases."""
     log_pick, entry_pick = _ID_OF.format(k="b.k", bits=ID_BITS), _ID_OF.format(k="e.k", bits=ID_BITS)
     best_log = "SELECT log_id, MIN(rank + entry_id) AS k FROM rc_cand GROUP BY log_id"
     pick = (f"INSERT INTO rc_match SELECT b.log_id, {log_pick}, b.k / {OTHER_BIT}, e.{ENTRY_TS} FROM {{best_log}} b "
-            f"JOIN rc_best_entry e ON e.entry_id = {log_pick} AND {entry_pick} = b.log_id")
+            f"JOIN rc_best_entry e ON e.entry_id = {log_pick} AND {entry_pick} = b.{{tie}}")
     if is_pg:  # PostgreSQL hashes both groupings and joins them in one statement, no table written between
         best_entry = "SELECT entry_id, MIN(rank + log_id) AS k FROM rc_cand GROUP BY entry_id"
-        pick = pick.replace("JOIN rc_best_entry e", f"JOIN ({best_entry}) e").format(best_log=f"({best_log})")
+        pick = pick.replace("JOIN rc_best_entry e", f"JOIN ({best_entry}) e").format(best_log=f"({best_log})",
+                                                                                   tie="log_id")
         return [_keyed(pick, is_pg)]
     # SQLite: each entry's best kept by an upsert into a rowid-keyed table (cheaper than sorting a million
     # candidates for a GROUP BY), and the per-log best streamed from rc_cand's (log, entry) order straight into
-    # the pick, a rowid lookup, without a table of its own.
+    # the pick, a rowid lookup, without a table of its own. The entry's choice is by the log id (tie_id, constant
+    # per log key: SQLite takes it from the group's rows), not by the key.
+    best_log = best_log.replace(" AS k ", " AS k, tie_id ")
     return ["CREATE TEMP TABLE rc_best_entry (entry_id INTEGER PRIMARY KEY, k INTEGER NOT NULL, "
             "entry_ts INTEGER NOT NULL)",
-            "INSERT INTO rc_best_entry SELECT entry_id, rank + log_id, entry_ts FROM rc_cand WHERE 1 "
+            "INSERT INTO rc_best_entry SELECT entry_id, rank + tie_id, entry_ts FROM rc_cand WHERE 1 "
             "ON CONFLICT (entry_id) DO UPDATE SET k = MIN(k, excluded.k)",
-            _keyed(pick.format(best_log=f"({best_log})"), is_pg)]
+            _keyed(pick.format(best_log=f"({best_log})", tie="tie_id"), is_pg)]
 
 
 def round_tables(is_pg: bool) -> list[str]:
@@ -125,7 +138,7 @@ def round_tables(is_pg: bool) -> list[str]:
 
 
 _REST = f"""
-SELECT c.log_id, c.entry_id, c.rank, c.{ENTRY_TS} FROM rc_cand c
+SELECT c.log_id, c.entry_id, c.rank, c.{ENTRY_TS}, c.{TIE_ID} FROM rc_cand c
 WHERE NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.log_id = c.log_id)
   AND NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.entry_id = c.entry_id AND m.{ENTRY_TS} = c.entry_ts)
 """

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from pathlib import Path
 
 from conftest import CONFIRM, FORM_1_2, GRANT
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
+from engine.models import ApiToken, User
 from workflows.models import AccountApplication
 
 API = "/api/v1"
@@ -192,6 +194,84 @@ def test_missing_or_bad_credentials_answer_401(client, auth):
     assert me["username"] == "dsw.staff" and me["agency"] == "DSW" and me["roles"] == []
 
 
+def test_revoked_token_and_deactivated_user_answer_401(client, auth, org_db):
+    staff, admin = auth("dsw.staff"), auth("dsw.admin")
+    assert client.get(f"{API}/me", headers=staff).status_code == 200
+    with org_db.transaction() as session:
+        session.execute(update(ApiToken).where(ApiToken.user_id == _user_id(session, "dsw.staff"))
+                        .values(revoked_at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC)))
+        session.execute(update(User).where(User.username == "dsw.admin").values(is_active=False))
+    for headers in (staff, admin):
+        error = error_of(client.get(f"{API}/tasks", headers=headers), 401)
+        assert error["code"] == "unauthorized" and "revoked" in error["message"]
+    assert client.get(f"{API}/me", headers=auth("dsw.unit")).get_json()["username"] == "dsw.unit"
+
+
+def _user_id(session, username: str) -> int:
+    return session.scalar(select(User.id).where(User.username == username))
+
+
+def test_each_answer_shows_the_instance_as_stored_after_the_write(client, auth):
+    """Start and complete answer what a later read of the instance answers (no row read before the write is
+    shown stale), the ready tasks with their role, agency and assignee included."""
+    staff, unit = auth("dsw.staff"), auth("dsw.unit")
+    started = start(client, staff)
+    assert started == _without_history(client.get(f"{API}/process-instances/{started['id']}", headers=staff))
+    task = ready(started, "fill_form_1_2")
+    claimed = client.post(f"{API}/tasks/{task['id']}/claim", headers=staff).get_json()
+    assert claimed["assignee"] == "dsw.staff" and claimed["agency"] == "DSW" and claimed["status"] == "ready"
+    answer = complete(client, staff, task["id"], FORM_1_2).get_json()["instance"]
+    assert answer == _without_history(client.get(f"{API}/process-instances/{started['id']}", headers=unit))
+    assert [(t["name"], t["role"], t["agency"], t["assignee"]) for t in answer["ready_tasks"]] == [
+        ("confirm_business_need", "unit_admin", "DSW", None)]
+    assert answer["started_by"] == "dsw.staff" and answer["status"] == "running"
+
+
+def test_a_read_request_takes_one_pooled_connection_and_gives_it_back(client, auth, org_db):
+    """Authentication and the handler share the request's session: one connection checkout per read, none held
+    after the request (a leaked connection would exhaust the pool of a long-running worker)."""
+    headers = auth("dsw.unit")
+    client.get(f"{API}/me", headers=headers)  # the token is issued and checked once before counting
+    checkouts = []
+    listener = lambda *args: checkouts.append(1)  # noqa: E731
+    event.listen(org_db.engine.pool, "checkout", listener)
+    try:
+        for path in ("/me", "/tasks", "/tasks?scope=all", "/process-instances"):
+            checkouts.clear()
+            assert client.get(f"{API}{path}", headers=headers).status_code == 200
+            assert len(checkouts) == 1, path
+            assert org_db.engine.pool.checkedout() == 0, path
+        assert error_of(client.get(f"{API}/tasks", headers={"Authorization": "Bearer wbr_nonsense"}), 401)
+        assert org_db.engine.pool.checkedout() == 0
+    finally:
+        event.remove(org_db.engine.pool, "checkout", listener)
+
+
+def test_no_request_holds_two_pooled_connections_at_once(client, auth, org_db):
+    """The request's session gives its connection back before a write takes one (a threaded server with every
+    pooled connection held by requests waiting for a second one would stall)."""
+    staff = auth("dsw.staff")
+    client.get(f"{API}/me", headers=staff)
+    held = []
+    listener = lambda *args: held.append(org_db.engine.pool.checkedout())  # noqa: E731
+    event.listen(org_db.engine.pool, "checkout", listener)
+    try:
+        instance = start(client, staff)
+        task = ready(instance, "fill_form_1_2")
+        assert client.post(f"{API}/tasks/{task['id']}/claim", headers=staff).status_code == 200
+        assert complete(client, staff, task["id"], FORM_1_2).status_code == 200
+        assert client.get(f"{API}/process-instances/{instance['id']}", headers=staff).status_code == 200
+        assert held and max(held) == 1
+    finally:
+        event.remove(org_db.engine.pool, "checkout", listener)
+    assert org_db.engine.pool.checkedout() == 0
+
+
+def _without_history(response) -> dict:
+    assert response.status_code == 200, response.get_json()
+    return {k: v for k, v in response.get_json().items() if k != "history"}
+
+
 def _csrf_token(html: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
@@ -210,6 +290,7 @@ def test_session_writes_need_the_csrf_header(client):
     for good in (token, page_token):
         response = client.post(f"{API}/process-instances", json=body, headers={"X-CSRFToken": good})
         assert response.status_code == 201
+        assert response.get_json()["started_by"] == "dsw.staff" and response.get_json()["agency"] == "DSW"
 
 
 def test_deploy_needs_analyst_or_master_admin(client, auth):

@@ -168,3 +168,35 @@ def test_r5_6_acknowledgement_instructions_name_the_account_period_and_due_date(
     for text in ("dsw.admin", "2027-03-31", PERIOD["due_at"], details["data"]["agency_name"], "機關首長"):
         assert text in details["instructions"]
     assert details["form"]["schema"]["additionalProperties"] is False
+
+
+def _state_bytes(db, iid) -> int:
+    with db.sessions() as session:
+        return len(session.get(ProcessInstance, iid).state_json.encode())
+
+
+def _rotation_state_after_half_acknowledged(db, users, accounts: int) -> int:
+    """Bytes of a rotation's stored state once DSW has `accounts` admins and WebIR users and half acknowledged."""
+    with db.transaction() as session:
+        for n in range(len(DSW_ACCOUNTS), accounts):
+            if not session.scalar(select(User.id).where(User.username == f"dsw.rotating{n}")):
+                org.create_user(session, f"dsw.rotating{n}", "DSW", "pw-123456", roles=("user",), actor="test")
+    iid = _start(db, users)
+    tasks = sorted(_tasks(db, iid).items())
+    with db.sessions() as session:
+        ids = {u.username: u.id for u in session.scalars(select(User))}
+    for key, task in tasks[:len(tasks) // 2]:
+        runtime.complete_task(db, task.id, ids[key.split(":")[1]], ACK)
+    assert len(_tasks(db, iid)) == len(tasks) - len(tasks) // 2
+    return _state_bytes(db, iid)
+
+
+def test_r5_6_rotation_state_grows_linearly_with_the_accounts(rotation_db, users):
+    """Issue 10: each account's subprocess carries its own few values, not the period's account list (kept once, in
+    a data object), so the stored state grows linearly: about 6.6 KB per account (it grew quadratically before:
+    730 KB for 50 accounts half acknowledged)."""
+    small = _rotation_state_after_half_acknowledged(rotation_db, users, 25)
+    big = _rotation_state_after_half_acknowledged(rotation_db, users, 50)
+    assert big / small < 2.5
+    assert (big - small) / 25 < 8 * 1024
+    assert big < 400 * 1024

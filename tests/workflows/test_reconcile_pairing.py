@@ -5,8 +5,8 @@ time gap, and several pairing rounds; entries dated without a time, corrected an
 numbers and subjects; three tolerances. The reference follows INTERFACES.md's rule literally: candidates agree
 on case (subject agreeing when written) or, without a case number, on subject, within the tolerance; each round
 pairs the log records and entries that are each other's best candidate (same querier first, then the nearest
-time, then the smaller id on the entry side; on the log side the smaller log key: the record id on PostgreSQL,
-the position in (case number, subject) order on SQLite, unique here).
+time, then the smaller id: the entry recorded first, the log record imported first), one rule on both databases;
+and SQLite and PostgreSQL give every finding alike on the same month.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import PG_URL, _postgres
 from sqlalchemy import select
 
+from engine.db import Database
 from engine.models import Agency, User
 from workflows.models import AccountApplication
 from workflows.models_records import QueryLogRecord, ReconciliationFinding, RegisterEntry
@@ -85,8 +87,8 @@ def _candidates(logs, entries, aliases: dict, tol: int) -> list[tuple[int, int, 
     return found
 
 
-def _pair(candidates: list, keys: dict[int, int]) -> tuple[dict[int, tuple[int, int]], int]:
-    """Rounds of mutual best choices: {log id: (entry id, other querier)}, and the number of rounds."""
+def _pair(candidates: list) -> tuple[dict[int, tuple[int, int]], int]:
+    """Rounds of mutual best choices, ties to the smaller id: {log id: (entry id, other querier)}, and the rounds."""
     pairs: dict[int, tuple[int, int]] = {}
     rounds = 0
     while candidates:
@@ -94,9 +96,9 @@ def _pair(candidates: list, keys: dict[int, int]) -> tuple[dict[int, tuple[int, 
         best_log, best_entry = {}, {}
         for log, entry, rank in candidates:
             best_log[log] = min(best_log.get(log, (rank, entry)), (rank, entry))
-            best_entry[entry] = min(best_entry.get(entry, (rank, keys[log])), (rank, keys[log]))
+            best_entry[entry] = min(best_entry.get(entry, (rank, log)), (rank, log))
         chosen = {log: (entry, rank[0]) for log, (rank, entry) in best_log.items()
-                  if best_entry[entry][1] == keys[log]}
+                  if best_entry[entry][1] == log}
         assert chosen  # each round pairs at least one
         pairs.update(chosen)
         taken = {entry for entry, _ in chosen.values()}
@@ -104,18 +106,16 @@ def _pair(candidates: list, keys: dict[int, int]) -> tuple[dict[int, tuple[int, 
     return pairs, rounds
 
 
-def _reference(session, agency: Agency, period, tol: int, sqlite: bool) -> tuple[set[tuple], int]:
+def _reference(session, agency: Agency, period, tol: int) -> tuple[set[tuple], int]:
     """(finding type, log record id, entry id) of every class finding, by the rules stated literally; rounds."""
     aliases = {a.egov_account: a.user_id for a in session.scalars(select(AccountApplication))}
     aliases.update({u.username: u.id for u in session.scalars(select(User))})
     logs = [q for q in session.scalars(select(QueryLogRecord).where(QueryLogRecord.agency_id == agency.id))
             if period.start_ts - tol <= q.query_ts < period.end_ts + tol]
-    keys = ({q.id: n + 1 for n, q in enumerate(sorted(logs, key=lambda q: (q.case_number, q.subject_id)))}
-            if sqlite else {q.id: q.id for q in logs})
     all_entries = list(session.scalars(select(RegisterEntry).where(RegisterEntry.agency_id == agency.id)))
     corrected = {e.corrects_id for e in all_entries if e.corrects_id}
     entries = [e for e in all_entries if not e.withdrawn and e.id not in corrected]
-    pairs, rounds = _pair(_candidates(logs, entries, aliases, tol), keys)
+    pairs, rounds = _pair(_candidates(logs, entries, aliases, tol))
     findings = set()
     for q in logs:
         if period.start_ts <= q.query_ts < period.end_ts and q.id not in pairs:
@@ -146,7 +146,7 @@ def test_r3_4_pairing_equals_the_rules_on_a_crowded_month(db, seed):
                        ReconciliationFinding.register_entry_id)
                 .where(ReconciliationFinding.run_id == result.run_id,
                        ReconciliationFinding.finding_type.in_(classes)))}
-            expected, rounds = _reference(session, agency, period, hours * 3600, db.is_sqlite)
+            expected, rounds = _reference(session, agency, period, hours * 3600)
         assert found == expected
         assert {c: result.counts[c] for c in classes} == {c: sum(f[0] == c for f in expected) for c in classes}
         assert result.counts["matched"] == result.log_records - result.counts["logged_not_registered"] \
@@ -154,3 +154,42 @@ def test_r3_4_pairing_equals_the_rules_on_a_crowded_month(db, seed):
         if hours == 24:  # crowded: several rounds, and every class plentiful
             assert rounds > 2 and result.counts["matched"] > 100
             assert min(sum(f[0] == c for f in found) for c in classes) > 20
+
+
+def _findings_of_crowded_month(db: Database, seed: int) -> tuple[list[tuple], dict[int, list]]:
+    """Every finding row of the crowded month at three tolerances, and the log records (to show the ids agree)."""
+    reconcile_bench._organisation(db, {"users": 8, "scoped_users": 3})
+    period = parse_period("2024-06")
+    with db.transaction() as session:
+        agency = session.scalar(select(Agency).where(Agency.code == reconcile_bench.AGENCY))
+        _crowded_month(session, agency, random.Random(seed), period.start_ts, period.end_ts)
+    runs = {}
+    for hours in (24, 2, 0):
+        with db.transaction() as session:
+            agency = session.scalar(select(Agency).where(Agency.code == reconcile_bench.AGENCY))
+            result = reconcile(session, agency, "2024-06", tolerance=dt.timedelta(hours=hours))
+            runs[hours] = sorted((tuple(row) for row in session.execute(
+                select(ReconciliationFinding.finding_type, ReconciliationFinding.log_record_id,
+                       ReconciliationFinding.register_entry_id, ReconciliationFinding.account)
+                .where(ReconciliationFinding.run_id == result.run_id))), key=repr)
+    with db.transaction() as session:
+        logs = sorted((q.id, q.query_ts, q.account, q.case_number, q.subject_id)
+                      for q in session.scalars(select(QueryLogRecord)))
+    return logs, runs
+
+
+@pytest.mark.clause("R3.4", "R6.6")
+@pytest.mark.skipif(not PG_URL, reason="needs WEBIR_TEST_DATABASE_URL (PostgreSQL)")
+@pytest.mark.parametrize("seed", [3, 8])
+def test_r3_4_sqlite_and_postgresql_give_the_same_findings_on_a_crowded_month(tmp_path, seed):
+    sqlite = Database(f"sqlite:///{tmp_path / 'crowded.sqlite3'}")
+    sqlite.create_all()
+    try:
+        sqlite_logs, sqlite_runs = _findings_of_crowded_month(sqlite, seed)
+    finally:
+        sqlite.dispose()
+    pg_logs, pg_runs = _findings_of_crowded_month(_postgres(), seed)
+    assert sqlite_logs == pg_logs  # the same records under the same ids
+    for hours in (24, 2, 0):
+        assert len(sqlite_runs[hours]) > 100
+        assert sqlite_runs[hours] == pg_runs[hours], f"tolerance {hours} h"

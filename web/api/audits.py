@@ -11,17 +11,18 @@ from web.api import bp, openapi
 from web.api.auth import api_user, require_role
 from web.api.errors import ApiError
 from web.api.params import choice_arg, paging
-from web.extensions import get_db
+from web.extensions import reading, reads_in_request_session
 from workflows.corrective_actions import FOLLOWERS, STATUSES, list_items
 
 
 @bp.get("/corrective-actions")
+@reads_in_request_session
 def corrective_actions() -> Response:
     """Corrective-action items (R8.2): `agency=`, `status=open|closed|all` (default open), `page=`; overdue marked."""
     status = choice_arg("status", STATUSES, "open")
     page, per_page = paging()
     code = (request.args.get("agency") or "").strip().upper()
-    with get_db().sessions() as session:
+    with reading() as session:
         user = api_user(session)
         require_role(session, user, *FOLLOWERS)
         agencies = visible_agencies(session, user)

@@ -11,8 +11,7 @@ from engine.models import User
 from web.api import bp
 from web.api.errors import ApiError
 from web.api.params import refuse_nul_in_url
-from web.current_user import me
-from web.extensions import csrf, get_db
+from web.extensions import csrf, end_reads, keeps_request_connection, request_session
 from workflows.org import roles_of, user_for_token
 
 PUBLIC_ENDPOINTS = {"api.openapi", "api.unknown"}
@@ -26,11 +25,12 @@ def _bearer_user_id(header: str) -> int:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Authorization 標頭格式錯誤 Use 'Authorization: Bearer <token>'")
-    with get_db().sessions() as session:
-        user = user_for_token(session, token.strip())
-        if user is None:
-            raise _unauthorized("權杖無效或已撤銷 The token is invalid or revoked")
-        return user.id
+    # In the request's session, and held in g: the identity map keeps the row (and its agency) for api_user().
+    user = user_for_token(request_session(), token.strip())
+    if user is None:
+        raise _unauthorized("權杖無效或已撤銷 The token is invalid or revoked")
+    g.api_user_row = user
+    return user.id
 
 
 def _check_csrf() -> None:
@@ -52,19 +52,24 @@ def authenticate() -> None:
     header = request.headers.get("Authorization")
     if header is not None:
         g.api_user_id = _bearer_user_id(header)
-        return
-    if not current_user.is_authenticated:
+    elif not current_user.is_authenticated:
         raise _unauthorized("需要登入或 API 權杖 Send 'Authorization: Bearer <token>' or log in")
-    _check_csrf()
-    g.api_user_id = int(current_user.id)
+    else:
+        _check_csrf()
+        g.api_user_id = int(current_user.id)
+    if not keeps_request_connection():
+        end_reads()
 
 
 def api_user(session: Session) -> User:
-    """The calling user, loaded in this session."""
-    loaded = g.get("webir_user_row")  # the session's user, read by the login loader this request
-    user = me(session) if loaded is not None and loaded[0].id == g.api_user_id else session.get(User, g.api_user_id)
+    """The calling user, loaded in this session (no statement in the request's session: authentication loaded
+    them there)."""
+    user = session.get(User, g.api_user_id)
     if user is None or not user.is_active:
         raise _unauthorized("帳號已停用 The account is no longer active")
+    if g.get("webir_user_row") is user and g.get("webir_user_roles") is not None:
+        # the roles the login loader read: the task lists' visibility rule need not read them again
+        session.info.setdefault("held_roles", {})[user.id] = set(g.webir_user_roles)
     return user
 
 

@@ -11,14 +11,15 @@ from web.api import bp
 from web.api.auth import api_user, require_role
 from web.api.errors import ApiError, bad_request
 from web.api.params import int_arg, json_body, text_arg
-from web.extensions import get_db
+from web.extensions import get_db, reading, reads_in_request_session
 
 
 @bp.get("/obligations")
+@reads_in_request_session
 def obligations_list() -> Response:
     """Obligation periods of the agencies the caller may see (`?agency=` must be one of them, else 404)."""
     code, year = text_arg("agency"), int_arg("year", None, minimum=1900, maximum=9999)
-    with get_db().sessions() as session:
+    with reading() as session:
         agencies = visible_agencies(session, api_user(session))
         if code:
             agencies = [a for a in agencies if a.code == code.upper()]

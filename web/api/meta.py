@@ -8,16 +8,17 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from web.api import bp
 from web.api.auth import api_user
 from web.api.errors import ApiError
-from web.extensions import get_db
+from web.extensions import reading, reads_in_request_session
 from workflows.org import roles_of
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 @bp.get("/me")
+@reads_in_request_session
 def me() -> Response:
     """The calling user: username, agency code, current roles."""
-    with get_db().sessions() as session:
+    with reading() as session:
         user = api_user(session)
         return jsonify({"username": user.username, "agency": user.agency.code,
                         "roles": roles_of(session, user), "display_name": user.display_name,

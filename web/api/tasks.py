@@ -15,18 +15,19 @@ from web.api import bp
 from web.api.auth import api_user
 from web.api.errors import ApiError, bad_request
 from web.api.params import choice_arg, json_body, paging, text_arg
-from web.extensions import get_db
+from web.extensions import get_db, reading, reads_in_request_session
 from web.queries import TASK_SCOPES, TASK_STATUSES, instance_dict, list_tasks, task_dict, task_dicts, visible_task
 
 
 @bp.get("/tasks")
+@reads_in_request_session
 def tasks_list() -> Response:
     """Tasks: `scope=mine|all`, `status=ready|completed`, `process_id=`, `page=`."""
     scope = choice_arg("scope", TASK_SCOPES, "mine")
     status = choice_arg("status", TASK_STATUSES, "ready")
     process_id = text_arg("process_id")
     page, per_page = paging()
-    with get_db().sessions() as session:
+    with reading() as session:
         user = api_user(session)
         tasks, total = list_tasks(session, user, scope, status, process_id, page, per_page)
         return jsonify({"items": task_dicts(session, tasks), "total": total, "page": page,
@@ -34,16 +35,18 @@ def tasks_list() -> Response:
 
 
 @bp.get("/tasks/<int:task_id>")
+@reads_in_request_session
 def task_get(task_id: int) -> Response:
     """A task with its form, rendered instructions and the data the form may show."""
-    with get_db().sessions() as session:
+    with reading() as session:
         task = visible_task(session, api_user(session), task_id)
         return jsonify({**task_dict(session, task), **task_details(session, task)})
 
 
 def _task_answer(task_id: int) -> Response:
-    with get_db().sessions() as session:
-        return jsonify(task_dict(session, visible_task(session, api_user(session), task_id)))
+    """The task as the engine's write just left it."""
+    with reading() as session:
+        return jsonify(task_dict(session, visible_task(session, api_user(session), task_id, fresh=True)))
 
 
 @bp.post("/tasks/<int:task_id>/claim")
@@ -85,7 +88,7 @@ def _form_data() -> dict:
 
 def _check_before_bad_request(task_id: int) -> None:
     """A bad body still answers 404 / 409 / 403 first, as a good one would."""
-    with get_db().sessions() as session:
+    with reading() as session:
         user = api_user(session)
         task = visible_task(session, user, task_id)
         if task.status != TaskStatus.READY:
@@ -104,5 +107,6 @@ def task_complete(task_id: int) -> Response:
         raise
     uploads = _uploads() if request.mimetype == "multipart/form-data" else {}
     instance_id = complete_task(get_db(), task_id, g.api_user_id, data, uploads)
-    with get_db().sessions() as session:
-        return jsonify({"instance": instance_dict(session, session.get(ProcessInstance, instance_id))})
+    with reading() as session:  # the instance as the completion left it (ready_tasks are always read afresh)
+        instance = session.get(ProcessInstance, instance_id, populate_existing=True)
+        return jsonify({"instance": instance_dict(session, instance)})
