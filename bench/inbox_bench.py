@@ -132,7 +132,7 @@ def _fill(db: Database, rows: int, mine: int, ids: dict, per_instance: int = TAS
     for index, item in enumerate(plan):
         if index % per_instance == 0:
             version_id, process_id, deployment = rng.choice(ids["versions"])
-            instance_id = next_id + len(instances)
+            instance_id, instance_agency = next_id + len(instances), item["agency"]
             instances.append({"id": instance_id, "process_id": process_id, "process_version_id": version_id,
                               "version": deployment, "agency_id": item["agency"], "started_by_id": item["starter"],
                               "status": InstanceStatus.RUNNING, "started_at": NOW - dt.timedelta(days=40),
@@ -140,7 +140,8 @@ def _fill(db: Database, rows: int, mine: int, ids: dict, per_instance: int = TAS
         created = NOW - dt.timedelta(minutes=rng.randrange(60 * 24 * 60))
         due = created + dt.timedelta(days=rng.randrange(1, 45)) if rng.random() < 0.8 else None
         done = item["status"] == TaskStatus.COMPLETED
-        tasks.append({"instance_id": instance_id, "task_guid": f"{index:036d}", "process_id": process_id,
+        tasks.append({"instance_id": instance_id, "instance_agency_id": instance_agency,
+                      "task_guid": f"{index:036d}", "process_id": process_id,
                       "name": f"step_{index % 7}", "title": f"步驟 {index % 7} Step {index % 7}", "lane": item["role"],
                       "role": item["role"], "agency_id": item["agency"], "assignee_id": item["assignee"],
                       "status": item["status"], "created_at": created, "due_at": due,

@@ -54,7 +54,7 @@ def _new_row(session: Session, instance: ProcessInstance, version: ProcessVersio
     return HumanTask(
         instance_id=instance.id, task_guid=str(spiff_task.id), process_id=instance.process_id,
         name=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.bpmn_id or spec.name, lane=lane,
-        role=target.role, agency_id=target.agency_id,
+        role=target.role, agency_id=target.agency_id, instance_agency_id=instance.agency_id,
         assignee_id=_narrowed_assignee(session, spiff_task, props) or target.assignee_id,
         status=TaskStatus.READY, form_schema=props.get("formJsonSchemaFilename"),
         form_ui_schema=props.get("formUiSchemaFilename"), created_at=created, due_at=due,

@@ -16,6 +16,7 @@ from engine.runtime import NotFound, TaskNotReady, claim_task
 from engine.saved_filters import filters_of
 from engine.task_priority import NAMES as PRIORITY_NAMES
 from engine.task_priority import PRIORITIES
+from web.current_user import me
 from web.extensions import get_db
 from web.inbox_queries import (
     ORDERS,
@@ -47,8 +48,16 @@ LEGACY_TABS = {("mine", "ready"): "todo", ("mine", "completed"): "completed", ("
 
 
 def _me(session) -> User:
-    """The logged-in user as an ORM row."""
-    return session.get(User, current_user.id)
+    """The logged-in user as an ORM row (web.current_user.me: no query)."""
+    return me(session)
+
+
+def _id_url(endpoint: str, name: str):
+    """url_for(endpoint, name=id) for many ids: the address is built once and the id put in its place (a page
+    links every row three times)."""
+    marker = "2147483647"
+    head, _, tail = url_for(endpoint, **{name: int(marker)}).partition(marker)
+    return lambda value: f"{head}{value}{tail}"
 
 
 def _choice(name: str, allowed, default: str) -> str:
@@ -92,7 +101,11 @@ def index():
     with get_db().sessions() as session:
         user = _me(session)
         counts, page = inbox_view(session, user, spec)
-        rows = [(t | {"priority": PRIORITY_NAMES[r.priority]}, r.may_claim, r.may_unclaim)
+        task_url, instance_url = _id_url("inbox.task", "task_id"), _id_url("instances.show", "instance_id")
+        claim_url, unclaim_url = _id_url("inbox.claim", "task_id"), _id_url("inbox.unclaim", "task_id")
+        rows = [(t | {"priority": PRIORITY_NAMES[r.priority], "href": task_url(t["id"]),
+                      "instance_href": instance_url(t["instance_id"]),
+                      "action_href": (claim_url if r.may_claim else unclaim_url)(t["id"])}, r.may_claim, r.may_unclaim)
                 for r, t in zip(page, task_dicts(session, [r.task for r in page]), strict=True)]
         processes = [p for p in process_catalogue(session) if p["is_executable"]]
         saved = [(f.id, f.name, f.query) for f in filters_of(session, user.id)]

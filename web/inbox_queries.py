@@ -69,7 +69,8 @@ class Viewer:
 def viewer(session: Session, user: User) -> Viewer:
     cache = session.info.setdefault("inbox_viewer", {})
     if user.id not in cache:
-        held = active_roles(session, user.id)
+        held = session.info.get("held_roles", {}).get(user.id)  # read by the login loader (web.current_user.me)
+        held = active_roles(session, user.id) if held is None else held
         cache[user.id] = Viewer(user.id, frozenset(held), frozenset(candidate_pairs(session, user.id, held)))
     return cache[user.id]
 
@@ -154,16 +155,62 @@ def visible_instance_ids(session: Session, user: User, pairs: set[tuple[int, str
     return union_all(*parts)
 
 
-def task_list_condition(session: Session, user: User, scope: str, status: TaskStatus):
+def visible_task_parts(session: Session, user: User, status: TaskStatus,
+                       pairs: set[tuple[int, str]] | None = None) -> list:
+    """Tasks of `status` in the instances I may see (engine.assignment.visible_instance_filter, exactly), on
+    human_task alone, as disjoint conditions (their OR is the set; the sum of their counts its count).
+
+    Most such tasks belong to instances of my agencies: with the instance's agency on the task row
+    (human_task.instance_agency_id) they are one range of ix_human_task_instance_agency, not one lookup per
+    instance, and counted from that index alone. The other instances I may see (those I started, those holding a
+    task of mine: see visible_instance_ids), only those outside my agencies, which are few, are looked up one by
+    one. PostgreSQL reads their ids once (`= ANY(ARRAY(...))`) so that the OR of both parts is one BitmapOr of
+    index scans; SQLite's OR optimisation does the same with `IN (...)`.
+    """
+    same_status = HumanTask.status == status
+    if viewer(session, user).master(session):
+        return [same_status]
+    pairs = _pairs(session, user) if pairs is None else pairs
+    agencies = _visible_agency_ids(session, user, pairs)
+    elsewhere = HumanTask.instance_agency_id.not_in(agencies)
+    parts = [select(ProcessInstance.id).where(ProcessInstance.started_by_id == user.id,
+                                              ProcessInstance.agency_id.not_in(agencies)),
+             select(HumanTask.instance_id).where(HumanTask.status.in_(ALL_STATUSES), HumanTask.assignee_id == user.id,
+                                                 elsewhere)]
+    branches = [and_(HumanTask.status.in_(ALL_STATUSES), HumanTask.agency_id == a, HumanTask.role == r,
+                     HumanTask.assignee_id.is_(None), elsewhere) for a, r in sorted(pairs)]
+    if branches:
+        parts.append(select(HumanTask.instance_id).where(or_(*branches)))
+    others = union_all(*parts)
+    if session.get_bind().dialect.name == "postgresql":
+        in_others = HumanTask.instance_id == func.any(func.array(others.scalar_subquery()))
+    else:
+        in_others = HumanTask.instance_id.in_(others)
+    # disjoint: the other instances' agencies are not mine (an instance's agency is on each of its tasks)
+    return [and_(same_status, HumanTask.instance_agency_id.in_(agencies)), and_(same_status, in_others)]
+
+
+def visible_task_condition(session: Session, user: User, status: TaskStatus,
+                           pairs: set[tuple[int, str]] | None = None):
+    """visible_task_parts as one condition."""
+    parts = visible_task_parts(session, user, status, pairs)
+    return parts[0] if len(parts) == 1 else or_(*parts)
+
+
+def task_list_parts(session: Session, user: User, scope: str, status: TaskStatus) -> list:
     """The REST API's task list (`scope=mine|all`, `status=`) as index-friendly SQL on human_task alone, selecting
-    exactly what engine.assignment's my_task_filter / visible_instance_filter select (tests/web/test_task_list.py)."""
+    exactly what engine.assignment's my_task_filter / visible_instance_filter select (tests/web/test_task_list.py);
+    disjoint conditions, whose OR is the list."""
     if scope == "mine":
         if status == TaskStatus.READY:
-            return _mine(_pairs(session, user), user.id)
-        return and_(HumanTask.status == status, HumanTask.completed_by_id == user.id)
-    ids = visible_instance_ids(session, user)
-    same_status = HumanTask.status == status
-    return same_status if ids is None else and_(same_status, HumanTask.instance_id.in_(ids))
+            return [_mine(_pairs(session, user), user.id)]
+        return [and_(HumanTask.status == status, HumanTask.completed_by_id == user.id)]
+    return visible_task_parts(session, user, status)
+
+
+def task_list_condition(session: Session, user: User, scope: str, status: TaskStatus):
+    parts = task_list_parts(session, user, scope, status)
+    return parts[0] if len(parts) == 1 else or_(*parts)
 
 
 def _tab_condition(session: Session, user: User, tab: str, pairs: set[tuple[int, str]]):
@@ -174,9 +221,7 @@ def _tab_condition(session: Session, user: User, tab: str, pairs: set[tuple[int,
     if tab == "completed":
         return and_(HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by_id == user.id)
     if tab == "all":
-        ids = visible_instance_ids(session, user, pairs)
-        ready = HumanTask.status == TaskStatus.READY
-        return ready if ids is None else and_(ready, HumanTask.instance_id.in_(ids))
+        return visible_task_condition(session, user, TaskStatus.READY, pairs)
     return _mine(pairs, user.id)
 
 
@@ -215,6 +260,16 @@ def _base(session: Session, user: User, spec: InboxQuery, pairs: set[tuple[int, 
 COUNTED_TABS = ("assigned", "claimable", "completed", "all")
 
 
+def _count(session: Session, user: User, spec: InboxQuery, pairs: set[tuple[int, str]]):
+    """The tab's count as a scalar subquery; the "all" tab's as the sum of its disjoint parts' counts, so that the
+    tasks of my agencies' instances are counted from the index alone."""
+    if spec.tab != "all":
+        return _base(session, user, spec, pairs, func.count()).scalar_subquery()
+    counts = [_filtered(session, select(func.count()).select_from(HumanTask).where(part), spec).scalar_subquery()
+              for part in visible_task_parts(session, user, TaskStatus.READY, pairs)]
+    return sum(counts[1:], counts[0])
+
+
 def tab_counts(session: Session, user: User, spec: InboxQuery, known: dict[str, int] | None = None) -> dict[str, int]:
     """How many tasks each tab holds with the current filters (`todo` = assigned + claimable); `known`: counts
     already read (the current tab's, with its page).
@@ -226,8 +281,7 @@ def tab_counts(session: Session, user: User, spec: InboxQuery, known: dict[str, 
     tabs = [tab for tab in COUNTED_TABS if tab not in result]
     if tabs:
         # count(*), not count(id): PostgreSQL may then answer from the index alone
-        counts = [_base(session, user, replace(spec, tab=tab), pairs, func.count()).scalar_subquery().label(tab)
-                  for tab in tabs]
+        counts = [_count(session, user, replace(spec, tab=tab), pairs).label(tab) for tab in tabs]
         row = session.execute(select(*counts)).one()
         result.update({tab: int(value or 0) for tab, value in zip(tabs, row, strict=True)})
     result["todo"] = result["assigned"] + result["claimable"]

@@ -14,6 +14,7 @@ import web
 from engine.assignment import NotAllowed, visible_agencies
 from engine.models import HumanTask, TaskStatus, User
 from engine.runtime import NotFound, start_instance
+from web.current_user import me
 from web.errors import error_response
 from web.extensions import get_db
 from web.inbox import PRIORITY_LABELS
@@ -31,8 +32,8 @@ PER_PAGE = 50
 
 
 def _me(session) -> User:
-    """The logged-in user as an ORM row."""
-    return session.get(User, current_user.id)
+    """The logged-in user as an ORM row (web.current_user.me: no query)."""
+    return me(session)
 
 
 def _process_names(session) -> dict[str, str]:

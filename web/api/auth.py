@@ -67,6 +67,9 @@ def api_user(session: Session) -> User:
     user = session.get(User, g.api_user_id)
     if user is None or not user.is_active:
         raise _unauthorized("帳號已停用 The account is no longer active")
+    if g.get("webir_user_row") is user and g.get("webir_user_roles") is not None:
+        # the roles the login loader read: the task lists' visibility rule need not read them again
+        session.info.setdefault("held_roles", {})[user.id] = set(g.webir_user_roles)
     return user
 
 
