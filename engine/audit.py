@@ -58,14 +58,14 @@ def record(session: Session, action: str, actor: str | None, instance_id: int | 
         event.hash = event_hash(event.prev_hash, event)
         if session.new:  # rows it may refer to (instance, task) go first, as a flush would order them
             session.flush()
-        session.execute(insert(AuditEvent.__table__).values(
-            {column: getattr(event, column) for column in _COLUMNS}))
+        session.execute(_INSERT, {column: getattr(event, column) for column in _COLUMNS})
     session.info[_TAIL] = (_innermost_transaction(session), event.id, event.hash)
     return event
 
 
 _COLUMNS = ("id", "at", "actor", "action", "instance_id", "task_id", "status_before", "status_after", "detail",
             "prev_hash", "hash")
+_INSERT = insert(AuditEvent.__table__)  # built once: parameters per execution, no statement building per event
 _TAIL = "audit_chain_tail"  # session.info: (transaction, id, hash) of the last event this transaction appended
 _PG_NEXT_ID = func.nextval(func.pg_get_serial_sequence("audit_event", "id"))
 _LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).scalar_subquery()

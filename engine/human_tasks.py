@@ -6,7 +6,7 @@ import datetime as dt
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -66,6 +66,12 @@ def _new_values(session: Session, instance: ProcessInstance, version: ProcessVer
     )
 
 
+_TASKS = HumanTask.__table__.c
+_ROWS_OF_INSTANCE = (select(_TASKS.id, _TASKS.task_guid, _TASKS.status)
+                     .where(_TASKS.instance_id == bindparam("instance_id")))
+_INSERT = insert(HumanTask.__table__)
+
+
 def sync_human_tasks(session: Session, instance: ProcessInstance, version: ProcessVersion,
                      workflow: BpmnWorkflow) -> int:
     """Create rows for newly ready tasks, cancel rows whose task is no longer ready; return how many are ready.
@@ -77,8 +83,7 @@ def sync_human_tasks(session: Session, instance: ProcessInstance, version: Proce
     """
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     with session.no_autoflush:
-        rows = session.execute(select(HumanTask.id, HumanTask.task_guid, HumanTask.status)
-                               .where(HumanTask.instance_id == instance.id)).all()
+        rows = session.execute(_ROWS_OF_INSTANCE, {"instance_id": instance.id}).all()
     cancelled, again, seen = [], [], set()
     for row_id, guid, status in rows:
         held = session.identity_map.get(identity_key(HumanTask, row_id))
@@ -104,5 +109,5 @@ def sync_human_tasks(session: Session, instance: ProcessInstance, version: Proce
                         .values(status=TaskStatus.READY, completed_at=None, completed_by_id=None))
     new = [_new_values(session, instance, version, t) for guid, t in ready.items() if guid not in seen]
     if new:
-        session.execute(insert(table), new)
+        session.execute(_INSERT, new)
     return len(ready)

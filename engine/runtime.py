@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -269,8 +269,11 @@ def deliver_messages(db: Database) -> None:
     messages.deliver_pending(db)
 
 
-_TASK_COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.name, HumanTask.role, HumanTask.agency_id,
-                 HumanTask.assignee_id, HumanTask.status, HumanTask.form_schema, HumanTask.task_guid)
+_TASKS, _DRAFTS = HumanTask.__table__.c, TaskDraft.__table__.c  # Core columns: statements built once, below
+_TASK_ROW = select(_TASKS.id, _TASKS.instance_id, _TASKS.name, _TASKS.role, _TASKS.agency_id, _TASKS.assignee_id,
+                   _TASKS.status, _TASKS.form_schema, _TASKS.task_guid,
+                   select(_DRAFTS.id).where(_DRAFTS.task_id == _TASKS.id).exists().label("has_draft"),
+                   ).where(_TASKS.id == bindparam("task_id"))
 
 
 def _locked_task(session: Session, task_id: int, user: User):
@@ -285,9 +288,8 @@ def _locked_task(session: Session, task_id: int, user: User):
         instance = lock_instance_of_task(session, task_id)
     except InstanceNotFound:
         raise NotFound(f"task {task_id} not found") from None
-    has_draft = select(TaskDraft.id).where(TaskDraft.task_id == HumanTask.id).exists().label("has_draft")
     with session.no_autoflush:
-        task = session.execute(select(*_TASK_COLUMNS, has_draft).where(HumanTask.id == task_id)).one()
+        task = session.execute(_TASK_ROW, {"task_id": task_id}).one()
     if not sees_instance(session, user, instance):
         raise NotFound(f"task {task_id} not found")
     if task.status != TaskStatus.READY:
@@ -295,10 +297,12 @@ def _locked_task(session: Session, task_id: int, user: User):
     return instance, task
 
 
+_UPDATE_TASK = update(HumanTask.__table__).where(_TASKS.id == bindparam("task_id_"))
+
+
 def _update_task(session: Session, task_id: int, **values) -> None:
     """Change a task row directly (Core; the ORM object, if this session holds one, follows)."""
-    table = HumanTask.__table__
-    session.execute(update(table).where(table.c.id == task_id).values(**values))
+    session.execute(_UPDATE_TASK, {"task_id_": task_id, **values})  # SET the columns given
     held = session.identity_map.get(identity_key(HumanTask, task_id))
     if held is not None:
         for name, value in values.items():
