@@ -14,7 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -41,7 +41,7 @@ def event_hash(prev_hash: str, event: AuditEvent) -> str:
 def record(session: Session, action: str, actor: str | None, instance_id: int | None = None,
            task_id: int | None = None, before: str | None = None, after: str | None = None,
            **detail) -> AuditEvent:
-    """Append an audit event to the chain, in the current transaction."""
+    """Append an audit event to the chain, in the current transaction (the event returned is for reading)."""
     event = AuditEvent(at=clock.now().astimezone(dt.UTC), actor=actor, action=action,
                        instance_id=instance_id, task_id=task_id, status_before=before, status_after=after,
                        detail=json.loads(json.dumps(detail, default=str)))
@@ -52,14 +52,20 @@ def record(session: Session, action: str, actor: str | None, instance_id: int | 
         previous = session.scalar(select(AuditEvent.hash).where(AuditEvent.id < event.id)
                                   .order_by(AuditEvent.id.desc()).limit(1))
         event.prev_hash = previous or GENESIS
-    else:  # under the chain lock: the id and the previous hash are known, the insert waits for the next flush
+        event.hash = event_hash(event.prev_hash, event)
+    else:  # under the chain lock: the id and the previous hash are known; one Core INSERT, no ORM flush
         event.id, event.prev_hash = link
-        session.add(event)
-    event.hash = event_hash(event.prev_hash, event)
+        event.hash = event_hash(event.prev_hash, event)
+        if session.new:  # rows it may refer to (instance, task) go first, as a flush would order them
+            session.flush()
+        session.execute(_INSERT, {column: getattr(event, column) for column in _COLUMNS})
     session.info[_TAIL] = (_innermost_transaction(session), event.id, event.hash)
     return event
 
 
+_COLUMNS = ("id", "at", "actor", "action", "instance_id", "task_id", "status_before", "status_after", "detail",
+            "prev_hash", "hash")
+_INSERT = insert(AuditEvent.__table__)  # built once: parameters per execution, no statement building per event
 _TAIL = "audit_chain_tail"  # session.info: (transaction, id, hash) of the last event this transaction appended
 _PG_NEXT_ID = func.nextval(func.pg_get_serial_sequence("audit_event", "id"))
 _LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).scalar_subquery()

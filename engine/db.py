@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from collections.abc import Iterator
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -60,8 +61,9 @@ def is_busy_database(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and ("database is locked" in text or "lock timeout" in text)
 
 
-def make_engine(url: str, busy_timeout: float = 30, **kwargs) -> Engine:
-    """An Engine; SQLite gets WAL, foreign keys and a generous busy timeout so writers queue, not fail."""
+def make_engine(url: str, busy_timeout: float = 30, ping_after_idle: float | None = None, **kwargs) -> Engine:
+    """An Engine; SQLite gets WAL, foreign keys and a generous busy timeout so writers queue, not fail; a
+    server database's pooled connections are pinged before reuse when idle over `ping_after_idle` seconds."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": busy_timeout, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
@@ -75,8 +77,46 @@ def make_engine(url: str, busy_timeout: float = 30, **kwargs) -> Engine:
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS if ping_after_idle is None else ping_after_idle)
+    return engine
+
+
+POOL_RECYCLE_SECONDS = 1800  # replace server connections after half an hour (server or proxy idle timeouts)
+PING_AFTER_IDLE_SECONDS = 1.0  # a connection back in the pool for longer than this is pinged before reuse
+_CHECKED_IN_AT = "webir_checked_in_at"  # connection record info: time.monotonic() when it went back to the pool
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling for connections that sat idle, instead of `pool_pre_ping` on every
+    checkout (one round trip per transaction on PostgreSQL).
+
+    A connection reused within `idle_seconds` of its last use is handed out without a ping: it just worked.
+    One idle for longer (a server restart, an administrator or idle timeout may have ended it meanwhile) is
+    pinged first, and a dead one is replaced (raising DisconnectionError makes the pool discard it and check
+    out another, SQLAlchemy's documented checkout recipe). A connection that dies between its last use and a
+    reuse within `idle_seconds` fails that one transaction; SQLAlchemy then recognises the disconnect and
+    invalidates it and every older pooled connection (optimistic handling), so the next transaction gets a
+    fresh one.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):
+        if record is not None:
+            record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):
+        since = record.info.pop(_CHECKED_IN_AT, None)
+        if since is None or time.monotonic() - since <= idle_seconds:
+            return  # new, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise InvalidatePoolError(f"pooled connection is gone: {exc}") from exc
+        # Like pool_pre_ping: the transaction the ping began (psycopg) is the one the checkout goes on to use.
 
 
 _WRITE_LOCKED = "write_locked"  # session.info: the transaction whose first statement took the write lock

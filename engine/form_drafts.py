@@ -1,8 +1,9 @@
 """Form drafts: save a task's form without completing it, restored when the same person reopens the task.
 
-One draft per task and user; only someone who may complete the ready task may save one; every completion
-clears the task's drafts (runtime.complete_task, same transaction). Saving or discarding is an audit event
-(the draft's field names, not its values: the values become history only when the form is submitted).
+One draft per task and user; only someone who may complete the ready task may save one, under the instance
+lock; every completion clears the task's drafts (runtime.complete_task, same transaction, same lock). Saving or
+discarding is an audit event (the draft's field names, not its values: the values become history only when the
+form is submitted).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from engine import audit, clock
 from engine.assignment import can_see_instance, check_may_complete
 from engine.db import Database
 from engine.forms import forbidden_keys
+from engine.locking import InstanceNotFound, lock_instance_of_task
 from engine.models import HumanTask, ProcessInstance, TaskDraft, TaskStatus, User
 from engine.runtime import FormInvalid, NotFound, TaskNotReady
 
@@ -23,7 +25,13 @@ MAX_DRAFT_BYTES = 256 * 1024
 
 
 def _ready_task_for(session: Session, task_id: int, user: User) -> HumanTask:
-    task = session.get(HumanTask, task_id)
+    """The ready task, under its instance's lock: a completion (which deletes the task's drafts only when it
+    finds one, under the same lock) either ends first, and this finds the task no longer ready, or waits."""
+    try:
+        lock_instance_of_task(session, task_id)
+    except InstanceNotFound:
+        raise NotFound(f"task {task_id} not found") from None
+    task = session.get(HumanTask, task_id, populate_existing=True)
     if task is None or not can_see_instance(session, user, task.instance_id):
         raise NotFound(f"task {task_id} not found")
     if task.status != TaskStatus.READY:

@@ -6,8 +6,9 @@ import datetime as dt
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from engine import clock
 from engine.assignment import task_target
@@ -44,6 +45,10 @@ def _due_at(spiff_task, props: dict, created: dt.datetime) -> dt.datetime | None
 
 
 def _new_row(session: Session, instance: ProcessInstance, version: ProcessVersion, spiff_task) -> HumanTask:
+    return HumanTask(**_new_values(session, instance, version, spiff_task))
+
+
+def _new_values(session: Session, instance: ProcessInstance, version: ProcessVersion, spiff_task) -> dict:
     spec = spiff_task.task_spec
     props = _properties(spec)
     lane = getattr(spec, "lane", None)
@@ -51,7 +56,7 @@ def _new_row(session: Session, instance: ProcessInstance, version: ProcessVersio
     target = task_target(session, instance, role)
     created = clock.now()
     due = _due_at(spiff_task, props, created)
-    return HumanTask(
+    return dict(
         instance_id=instance.id, task_guid=str(spiff_task.id), process_id=instance.process_id,
         name=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.bpmn_id or spec.name, lane=lane,
         role=target.role, agency_id=target.agency_id, instance_agency_id=instance.agency_id,
@@ -61,23 +66,48 @@ def _new_row(session: Session, instance: ProcessInstance, version: ProcessVersio
     )
 
 
+_TASKS = HumanTask.__table__.c
+_ROWS_OF_INSTANCE = (select(_TASKS.id, _TASKS.task_guid, _TASKS.status)
+                     .where(_TASKS.instance_id == bindparam("instance_id")))
+_INSERT = insert(HumanTask.__table__)
+
+
 def sync_human_tasks(session: Session, instance: ProcessInstance, version: ProcessVersion,
-                     workflow: BpmnWorkflow) -> list[HumanTask]:
-    """Create rows for newly ready tasks, cancel rows whose task is no longer ready; return the ready rows."""
+                     workflow: BpmnWorkflow) -> int:
+    """Create rows for newly ready tasks, cancel rows whose task is no longer ready; return how many are ready.
+
+    Core statements, not ORM loads and flushes (this runs on every completion): the instance's rows are read
+    as (id, guid, status); a row the session holds (the task being completed) is changed through its object,
+    so its pending changes count and it is written with them; the others are updated and new rows inserted
+    directly.
+    """
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    with session.no_autoflush:  # loaded rows keep their pending changes; the one flush below writes them all
-        rows = {r.task_guid: r for r in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))}
-    for guid, row in rows.items():
-        if row.status == TaskStatus.READY and guid not in ready:
-            row.status = TaskStatus.CANCELLED
-    result = []
-    for guid, spiff_task in ready.items():
-        row = rows.get(guid)
-        if row is None:
-            row = _new_row(session, instance, version, spiff_task)
-            session.add(row)
-        elif row.status != TaskStatus.READY:  # the same task made ready again (reset, loop back)
-            row.status, row.completed_at, row.completed_by_id = TaskStatus.READY, None, None
-        result.append(row)
-    session.flush()
-    return result
+    with session.no_autoflush:
+        rows = session.execute(_ROWS_OF_INSTANCE, {"instance_id": instance.id}).all()
+    cancelled, again, seen = [], [], set()
+    for row_id, guid, status in rows:
+        held = session.identity_map.get(identity_key(HumanTask, row_id))
+        status = held.status if held is not None else status
+        seen.add(guid)
+        if guid in ready:
+            if status == TaskStatus.READY:
+                continue
+            if held is not None:  # the same task made ready again (reset, loop back)
+                held.status, held.completed_at, held.completed_by_id = TaskStatus.READY, None, None
+            else:
+                again.append(row_id)
+        elif status == TaskStatus.READY:
+            if held is not None:
+                held.status = TaskStatus.CANCELLED
+            else:
+                cancelled.append(row_id)
+    table = HumanTask.__table__
+    if cancelled:
+        session.execute(update(table).where(table.c.id.in_(cancelled)).values(status=TaskStatus.CANCELLED))
+    if again:
+        session.execute(update(table).where(table.c.id.in_(again))
+                        .values(status=TaskStatus.READY, completed_at=None, completed_by_id=None))
+    new = [_new_values(session, instance, version, t) for guid, t in ready.items() if guid not in seen]
+    if new:
+        session.execute(_INSERT, new)
+    return len(ready)

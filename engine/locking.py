@@ -8,7 +8,7 @@ The UPDATE returns the row it locked (RETURNING, after any wait), so locking and
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.db import note_write_lock
@@ -19,14 +19,21 @@ class InstanceNotFound(LookupError):
     """No such process instance."""
 
 
-def _lock(session: Session, which) -> ProcessInstance | None:
-    instance = session.scalars(
-        update(ProcessInstance)
-        .where(ProcessInstance.id == which)
-        .values(lock_version=ProcessInstance.lock_version + 1)
-        .returning(ProcessInstance)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    ).first()
+def _locking(which):
+    """The lock statement, built once: one UPDATE that returns the row it locked, freshly read."""
+    return (update(ProcessInstance)
+            .where(ProcessInstance.id == which)
+            .values(lock_version=ProcessInstance.lock_version + 1)
+            .returning(ProcessInstance)
+            .execution_options(synchronize_session=False, populate_existing=True))
+
+
+_LOCK = _locking(bindparam("instance_id"))
+_LOCK_OF_TASK = _locking(select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery())
+
+
+def _lock(session: Session, statement, params: dict) -> ProcessInstance | None:
+    instance = session.scalars(statement, params).first()
     if instance is not None:
         note_write_lock(session)  # on SQLite the database's: the audit chain appends under it (engine/audit.py)
     return instance
@@ -34,7 +41,7 @@ def _lock(session: Session, which) -> ProcessInstance | None:
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     """Lock the instance row for this transaction and return it freshly read."""
-    instance = _lock(session, instance_id)
+    instance = _lock(session, _LOCK, {"instance_id": instance_id})
     if instance is None:
         raise InstanceNotFound(f"process instance {instance_id} not found")
     return instance
@@ -42,7 +49,7 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
 
 def lock_instance_of_task(session: Session, task_id: int) -> ProcessInstance:
     """Lock the instance a human task belongs to (found in the same statement), freshly read."""
-    instance = _lock(session, select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
+    instance = _lock(session, _LOCK_OF_TASK, {"task_id": task_id})
     if instance is None:
         raise InstanceNotFound(f"no process instance has task {task_id}")
     return instance

@@ -17,8 +17,10 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from engine import audit, clock, task_files
 from engine.assignment import NotAllowed, check_may_complete, sees_instance
@@ -267,19 +269,44 @@ def deliver_messages(db: Database) -> None:
     messages.deliver_pending(db)
 
 
-def _locked_task(session: Session, task_id: int, user: User) -> tuple[ProcessInstance, HumanTask]:
+_TASKS, _DRAFTS = HumanTask.__table__.c, TaskDraft.__table__.c  # Core columns: statements built once, below
+_TASK_ROW = select(_TASKS.id, _TASKS.instance_id, _TASKS.name, _TASKS.role, _TASKS.agency_id, _TASKS.assignee_id,
+                   _TASKS.status, _TASKS.form_schema, _TASKS.task_guid,
+                   select(_DRAFTS.id).where(_DRAFTS.task_id == _TASKS.id).exists().label("has_draft"),
+                   ).where(_TASKS.id == bindparam("task_id"))
+
+
+def _locked_task(session: Session, task_id: int, user: User):
     """Lock the task's instance (the transaction's first write: see engine/locking.py) and check, in this
-    order, that the user may see it (else not found) and that the task is still ready."""
+    order, that the user may see it (else not found) and that the task is still ready.
+
+    The task comes back as a read-only row (a Core select, not an ORM load: this runs on every completion) with
+    `has_draft`, whether any form draft of it exists (read under the instance lock, which saving a draft takes
+    too, so none can appear before this transaction ends); change it with _update_task.
+    """
     try:
         instance = lock_instance_of_task(session, task_id)
     except InstanceNotFound:
         raise NotFound(f"task {task_id} not found") from None
-    task = session.get(HumanTask, task_id, populate_existing=True)
+    with session.no_autoflush:
+        task = session.execute(_TASK_ROW, {"task_id": task_id}).one()
     if not sees_instance(session, user, instance):
         raise NotFound(f"task {task_id} not found")
     if task.status != TaskStatus.READY:
         raise TaskNotReady(f"task {task_id} is {task.status.value}, no longer ready")
     return instance, task
+
+
+_UPDATE_TASK = update(HumanTask.__table__).where(_TASKS.id == bindparam("task_id_"))
+
+
+def _update_task(session: Session, task_id: int, **values) -> None:
+    """Change a task row directly (Core; the ORM object, if this session holds one, follows)."""
+    session.execute(_UPDATE_TASK, {"task_id_": task_id, **values})  # SET the columns given
+    held = session.identity_map.get(identity_key(HumanTask, task_id))
+    if held is not None:
+        for name, value in values.items():
+            set_committed_value(held, name, value)
 
 
 def complete_task(db: Database, task_id: int, user_id: int, data: dict | None,
@@ -323,7 +350,7 @@ def _completion_errors(session: Session, instance: ProcessInstance, user: User, 
     return check(ServiceCall({**spiff_task.data, **data}, {}, HostContext(session, instance, user))) or {}
 
 
-def _complete_in_session(session: Session, instance: ProcessInstance, task: HumanTask, user: User,
+def _complete_in_session(session: Session, instance: ProcessInstance, task, user: User,
                          data: dict) -> None:
     """Run the completed task on and save (the caller holds the lock and validated the data)."""
     version = session.get(ProcessVersion, instance.process_version_id)
@@ -337,10 +364,10 @@ def _complete_in_session(session: Session, instance: ProcessInstance, task: Huma
         raise FormInvalid(blocked)
     spiff_task.data.update(data)
     spiff_task.run()
-    # Drafts end with the task (deleted before the row changes, so the change joins the next flush).
-    session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
-    task.status, task.completed_at, task.completed_by_id = TaskStatus.COMPLETED, clock.now(), user.id
-    task.assignee_id = user.id
+    if task.has_draft:  # drafts end with the task
+        session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
+    _update_task(session, task.id, status=TaskStatus.COMPLETED, completed_at=clock.now(), completed_by_id=user.id,
+                 assignee_id=user.id)
     audit.record(session, "task_completed", user.username, instance.id, task.id,
                  before=instance.status.value, after=None, task=task.name)
     advance(session, instance, version, workflow, user, instance.status.value)
@@ -353,10 +380,10 @@ def claim_task(db: Database, task_id: int, user_id: int, claim: bool = True) -> 
         instance, task = _locked_task(session, task_id, user)
         if claim:
             check_may_complete(session, user, task, instance)
-            task.assignee_id = user.id
+            _update_task(session, task.id, assignee_id=user.id)
         else:
             if task.assignee_id != user.id or task.role in (None, "applicant"):
                 raise NotAllowed("只能退回自己認領的任務 You can only unclaim a task you claimed")
-            task.assignee_id = None
+            _update_task(session, task.id, assignee_id=None)
         audit.record(session, "task_claimed" if claim else "task_unclaimed", user.username, instance.id,
                      task.id, task=task.name)
