@@ -61,6 +61,11 @@ def is_busy_database(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and ("database is locked" in text or "lock timeout" in text)
 
 
+def is_lost_connection(exc: BaseException) -> bool:
+    """A pooled connection the server had closed (restart, idle kill): the pool has dropped it; retry."""
+    return bool(getattr(exc, "connection_invalidated", False))
+
+
 def make_engine(url: str, busy_timeout: float = 30, ping_after_idle: float | None = None, **kwargs) -> Engine:
     """An Engine; SQLite gets WAL, foreign keys and a generous busy timeout so writers queue, not fail; a
     server database's pooled connections are pinged before reuse when idle over `ping_after_idle` seconds."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import time
 
 from session_helpers import login, token_of
+from sqlalchemy import text
 
 
 def test_every_page_carries_security_headers(client, users):
@@ -98,3 +100,31 @@ def test_nul_characters_are_bad_input_not_a_server_error(client, token_for):
                        content_type="application/json")
     assert body.status_code == 400 and "NUL" in body.get_json()["error"]["message"]
     assert client.get("/api/v1/process-instances?process_id=a%00b", headers=headers).status_code == 400
+
+
+def test_a_lost_database_connection_answers_503_and_the_next_request_works(org_db, token_for, tmp_path, monkeypatch):
+    """A pooled PostgreSQL connection the server ended (restart, idle kill) and reused at once fails that request
+    with a retryable 503, never a 500; the pool has dropped it, so the retry works."""
+    if org_db.is_sqlite:
+        return  # SQLite has no server to lose
+    from engine.db import Database
+    from web import create_app
+
+    name = "webir-lost-connection-test"
+    database = Database(org_db.url, ping_after_idle=3600, connect_args={"application_name": name})
+    monkeypatch.setenv("WEBIR_INSTANCE_PATH", str(tmp_path / "instance"))
+    client = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": database}).test_client()
+    headers = token_for("dsw.staff")
+    try:
+        assert client.get("/api/v1/process-instances", headers=headers).status_code == 200
+        with org_db.engine.begin() as conn:
+            ended = conn.scalar(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                     "WHERE application_name = :name"), {"name": name})
+        assert ended >= 1
+        time.sleep(0.2)  # until the server has let them go
+        lost = client.get("/api/v1/process-instances", headers=headers)
+        assert lost.status_code == 503, lost.get_data(as_text=True)
+        assert lost.get_json()["error"]["code"] == "database_unavailable" and lost.headers["Retry-After"] == "1"
+        assert client.get("/api/v1/process-instances", headers=headers).status_code == 200
+    finally:
+        database.dispose()

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 
 from engine.assignment import NotAllowed
 from engine.bundle import BundleError
-from engine.db import is_busy_database
+from engine.db import is_busy_database, is_lost_connection
 from engine.locking import InstanceNotFound
 from engine.runtime import FormInvalid, NotFound, TaskNotReady
 from engine.task_files import UploadTooLarge
@@ -90,6 +90,11 @@ def _domain(exc: BaseException) -> Response | None:
         response = error_response(503, "database_busy", "資料庫忙碌中，請稍後重試 The database is busy with another "
                                   "writer; nothing was changed, please retry")
         response.headers["Retry-After"] = "2"
+        return response
+    if is_lost_connection(exc):
+        response = error_response(503, "database_unavailable", "資料庫連線中斷，請稍後重試 The connection to the "
+                                  "database was lost; the request was not completed, please retry")
+        response.headers["Retry-After"] = "1"
         return response
     return None
 
