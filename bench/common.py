@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from argon2 import PasswordHasher
 from sqlalchemy import text
 
@@ -23,3 +26,13 @@ def fresh_schema(db: Database) -> None:
     db.create_all()
     # Benchmarks measure the engine, not argon2: demo users are created with the cheapest parameters.
     org._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process on this machine (e.g. a PostgreSQL backend) has used, from /proc; 0 once
+    it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event  # noqa: E402
 
+from bench.common import process_cpu_seconds  # noqa: E402
 from bench.runtime_bench import STEPS, _prepare, _ready_task  # noqa: E402
 from engine import runtime  # noqa: E402
 from engine.db import Database  # noqa: E402
@@ -32,14 +33,7 @@ from engine.db import Database  # noqa: E402
 
 def _backend_cpu(pids: set[int]) -> float:
     """CPU seconds the PostgreSQL backends of this process's connections used so far."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(process_cpu_seconds(pid) for pid in pids)
 
 
 def _watch(db: Database) -> tuple[list[str], set[int]]:

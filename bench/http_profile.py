@@ -22,24 +22,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event  # noqa: E402
 
+from bench.common import process_cpu_seconds  # noqa: E402
 from bench.http_bench import STEP_DATA, STEP_USER, prepare  # noqa: E402
 
 
 def _backend_cpu(url: str, pid: int | None = None):
     """CPU seconds (from /proc) of one PostgreSQL backend, or {pid: seconds} of every backend on this database
     but the one asking (the app's pooled connections, which live through the run)."""
-    def seconds(backend: int) -> float:
-        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
     if pid is not None:
-        return seconds(pid)
+        return process_cpu_seconds(pid)
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
         pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                                                "AND pid <> pg_backend_pid()")]
-    return {backend: seconds(backend) for backend in pids}
+    return {backend: process_cpu_seconds(backend) for backend in pids}
 
 
 def _reads(client, headers: dict, statements: list[int], n: int = 300) -> None:

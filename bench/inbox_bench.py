@@ -27,6 +27,7 @@ from flask import g  # noqa: E402
 from sqlalchemy import event, func, insert, select, text  # noqa: E402
 
 import workflows  # noqa: E402, F401
+from bench.common import process_cpu_seconds  # noqa: E402
 from engine.db import Base, Database  # noqa: E402
 from engine.models import Agency, HumanTask, InstanceStatus, ProcessInstance, ProcessVersion, TaskStatus, User  # noqa: E402
 from workflows import bundled, demo, org  # noqa: E402
@@ -153,14 +154,7 @@ def _fill(db: Database, rows: int, mine: int, ids: dict, per_instance: int = TAS
 
 def _backend_cpu_ms(pids: set[int]) -> float:
     """utime + stime of these PostgreSQL backends (same machine), in milliseconds."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total * 1000 / os.sysconf("SC_CLK_TCK")
+    return sum(process_cpu_seconds(pid) for pid in pids) * 1000
 
 
 def _app(db: Database, folder: Path):

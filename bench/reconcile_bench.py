@@ -30,6 +30,7 @@ from reconcile_baseline import python_reconcile  # noqa: E402
 from sqlalchemy import event, select, text  # noqa: E402
 
 import workflows  # noqa: E402, F401
+from bench.common import process_cpu_seconds  # noqa: E402
 from engine.bundle import ModelFile  # noqa: E402
 from engine.db import Base, Database  # noqa: E402
 from engine.models import Agency, ProcessInstance, ProcessVersion, RoleAssignment, User  # noqa: E402
@@ -107,17 +108,14 @@ def _import(url: str, command: str, path: Path, instance: Path) -> tuple[float, 
     return float(seconds), int(rss_kb) / 1024
 
 
-_TICK = os.sysconf("SC_CLK_TCK")
+
 _STEP = re.compile(r"^\s*(?:CREATE TEMP TABLE|INSERT INTO|CREATE (?:UNIQUE )?INDEX(?: IF NOT EXISTS)? \w+ ON|ANALYZE"
                    r"|DROP TABLE(?: IF EXISTS)?|SELECT COUNT\(\*\)(?:, SUM)?[^F]*FROM)\s*(\w+)", re.IGNORECASE)
 
 
 def _backend_cpu(pid: int | None) -> float:
     """CPU seconds (user + system) the PostgreSQL backend `pid` used so far, from /proc (0 without one)."""
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    return 0.0 if pid is None else process_cpu_seconds(pid)
 
 
 class StepTimer:
