@@ -62,6 +62,20 @@ def me(session: Session) -> User:
         return session.get(User, int(current_user.id))
     if session is not g.get("webir_session"):
         user = session.merge(user, load=False)
-    if g.get("webir_user_roles") is not None:
-        session.info.setdefault("held_roles", {})[user.id] = set(g.webir_user_roles)
+    share_loaded_roles(session, user)
     return user
+
+
+_HELD_ROLES = "held_roles"  # session.info: {user id: active roles} the login loader read in this request
+
+
+def share_loaded_roles(session: Session, user: User) -> None:
+    """Let `session` reuse the roles the login loader read for this user in this request (no second query)."""
+    row = g.get("webir_user_row")
+    if row is not None and row.id == user.id and g.get("webir_user_roles") is not None:
+        session.info.setdefault(_HELD_ROLES, {})[user.id] = set(g.webir_user_roles)
+
+
+def loaded_roles(session: Session, user_id: int) -> set[tuple[int, str]] | None:
+    """The roles share_loaded_roles left in this session for the user, if any."""
+    return session.info.get(_HELD_ROLES, {}).get(user_id)

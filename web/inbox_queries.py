@@ -14,6 +14,7 @@ from engine.assignment import APPLICANT, DELEGATING_ROLES, active_roles, candida
 from engine.calendar import end_of_day
 from engine.models import Agency, HumanTask, ProcessInstance, ProcessVersion, TaskStatus, User
 from engine.task_priority import PRIORITIES, escalation_processes, rank_expression, rank_of
+from web.current_user import loaded_roles
 
 TABS = ("todo", "assigned", "claimable", "completed", "all")
 SORTS = ("due", "priority", "created", "process", "title", "completed")
@@ -69,7 +70,7 @@ class Viewer:
 def viewer(session: Session, user: User) -> Viewer:
     cache = session.info.setdefault("inbox_viewer", {})
     if user.id not in cache:
-        held = session.info.get("held_roles", {}).get(user.id)  # read by the login loader (web.current_user.me)
+        held = loaded_roles(session, user.id)  # read by the login loader
         held = active_roles(session, user.id) if held is None else held
         cache[user.id] = Viewer(user.id, frozenset(held), frozenset(candidate_pairs(session, user.id, held)))
     return cache[user.id]
@@ -190,10 +191,8 @@ def visible_task_parts(session: Session, user: User, status: TaskStatus,
     return [and_(same_status, HumanTask.instance_agency_id.in_(agencies)), and_(same_status, in_others)]
 
 
-def visible_task_condition(session: Session, user: User, status: TaskStatus,
-                           pairs: set[tuple[int, str]] | None = None):
-    """visible_task_parts as one condition."""
-    parts = visible_task_parts(session, user, status, pairs)
+def any_of(parts: list):
+    """Disjoint conditions (visible_task_parts, task_list_parts) as one."""
     return parts[0] if len(parts) == 1 else or_(*parts)
 
 
@@ -208,11 +207,6 @@ def task_list_parts(session: Session, user: User, scope: str, status: TaskStatus
     return visible_task_parts(session, user, status)
 
 
-def task_list_condition(session: Session, user: User, scope: str, status: TaskStatus):
-    parts = task_list_parts(session, user, scope, status)
-    return parts[0] if len(parts) == 1 else or_(*parts)
-
-
 def _tab_condition(session: Session, user: User, tab: str, pairs: set[tuple[int, str]]):
     if tab == "assigned":
         return and_(HumanTask.status == TaskStatus.READY, HumanTask.assignee_id == user.id)
@@ -221,7 +215,7 @@ def _tab_condition(session: Session, user: User, tab: str, pairs: set[tuple[int,
     if tab == "completed":
         return and_(HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by_id == user.id)
     if tab == "all":
-        return visible_task_condition(session, user, TaskStatus.READY, pairs)
+        return any_of(visible_task_parts(session, user, TaskStatus.READY, pairs))
     return _mine(pairs, user.id)
 
 

@@ -13,7 +13,7 @@ from engine.models import HumanTask, ProcessInstance, TaskStatus, User
 from engine.task_priority import NAMES as PRIORITY_NAMES
 from engine.task_priority import escalation_processes, rank_of
 from web.i18n import bi_text
-from web.queries import event_dict, task_dict
+from web.queries import Names, event_dict, task_dict
 
 ACTIONS = {
     "instance_started": ("啟動流程", "Process started"),
@@ -101,13 +101,13 @@ def timeline(session: Session, instance_id: int) -> list[dict]:
 
 def current_tasks(session: Session, instance: ProcessInstance, manager: bool) -> list[dict]:
     """Ready (or suspended) tasks with their assignee; for a manager also who the task may be reassigned to."""
-    rows = session.scalars(select(HumanTask).where(
+    rows = list(session.scalars(select(HumanTask).where(
         HumanTask.instance_id == instance.id, HumanTask.status.in_((TaskStatus.READY, TaskStatus.SUSPENDED)))
-        .order_by(HumanTask.id))
+        .order_by(HumanTask.id)))
     result = []
-    now, escalations = clock.now(), escalation_processes(session)
+    now, escalations, names = clock.now(), escalation_processes(session), Names.of(session, tasks=rows)
     for task in rows:
-        info = task_dict(session, task)
+        info = task_dict(session, task, names)
         info["priority"] = PRIORITY_NAMES[rank_of(task, now, escalations)]
         info["priority_set"] = PRIORITY_NAMES.get(task.priority) if task.priority is not None else ""
         info["reassign_to"] = []

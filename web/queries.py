@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session, defer
 
 from engine import clock
@@ -13,7 +13,7 @@ from engine.audit import events_of
 from engine.calendar import end_of_day, start_of_day
 from engine.models import Agency, AuditEvent, HumanTask, InstanceStatus, ProcessInstance, TaskStatus, User
 from engine.runtime import NotFound
-from web.inbox_queries import task_list_parts, visible_instance_ids
+from web.inbox_queries import any_of, task_list_parts, visible_instance_ids
 
 TASK_SCOPES = ("mine", "all")
 TASK_STATUSES = (TaskStatus.READY.value, TaskStatus.COMPLETED.value)
@@ -25,27 +25,6 @@ def iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
-
-
-def _remembered(session: Session, model: type, row_id: int | None, attribute: str) -> str | None:
-    """A username or agency code by id, read once per session: the session's identity map holds rows only while
-    something refers to them, so a page of tasks would read the same agency again for each task."""
-    if row_id is None:
-        return None
-    names = session.info.setdefault("webir_names", {})
-    key = (model.__name__, row_id)
-    if key not in names:
-        row = session.get(model, row_id)
-        names[key] = getattr(row, attribute) if row else None
-    return names[key]
-
-
-def _username(session: Session, user_id: int | None) -> str | None:
-    return _remembered(session, User, user_id, "username")
-
-
-def _agency_code(session: Session, agency_id: int | None) -> str | None:
-    return _remembered(session, Agency, agency_id, "code")
 
 
 class Names:
@@ -84,14 +63,13 @@ class Names:
 
 def task_dict(session: Session, task: HumanTask, names: Names | None = None) -> dict:
     """A task as the API and pages show it (`names`: the batch's agency codes and usernames, if read)."""
-    agency = names.agency if names else (lambda i: _agency_code(session, i))
-    user = names.user if names else (lambda i: _username(session, i))
+    names = names or Names.of(session, tasks=[task])
     return {
         "id": task.id, "instance_id": task.instance_id, "process_id": task.process_id, "name": task.name,
         "title": task.title or task.name, "lane": task.lane, "role": task.role,
-        "agency": agency(task.agency_id), "assignee": user(task.assignee_id),
+        "agency": names.agency(task.agency_id), "assignee": names.user(task.assignee_id),
         "status": task.status.value, "created_at": iso(task.created_at), "due_at": iso(task.due_at),
-        "completed_at": iso(task.completed_at), "completed_by": user(task.completed_by_id),
+        "completed_at": iso(task.completed_at), "completed_by": names.user(task.completed_by_id),
     }
 
 
@@ -183,14 +161,14 @@ def list_tasks(session: Session, user: User, scope: str = "mine", status: str = 
                per_page: int = 50) -> tuple[list[HumanTask], int]:
     """Tasks for an inbox: `mine` (assigned to or claimable by me / completed by me) or `all` I may see.
 
-    The SQL is web.inbox_queries.task_list_condition: human_task alone, each part an index lookup (the engine
+    The SQL is web.inbox_queries.task_list_parts: human_task alone, each part an index lookup (the engine
     rule's shape, an OR nested in an AND over a join, read every ready task: slow at 500,000 rows)."""
     if scope not in TASK_SCOPES or status not in TASK_STATUSES:
         raise ValueError(f"scope must be one of {TASK_SCOPES} and status one of {TASK_STATUSES}")
     parts = task_list_parts(session, user, scope, TaskStatus(status))
     if process_id:
         parts = [and_(part, HumanTask.process_id == process_id) for part in parts]
-    condition = parts[0] if len(parts) == 1 else or_(*parts)
+    condition = any_of(parts)
     query = (select(HumanTask).where(condition)
              .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id))
     if scope == "all" and one_statement_paging(session):

@@ -166,8 +166,13 @@ def _match(session: Session, params: dict, is_pg: bool) -> None:
         _exec(session, "CREATE TEMP TABLE rc_match (log_id INTEGER PRIMARY KEY, entry_id BIGINT NOT NULL, "
                        "other INTEGER NOT NULL, entry_ts BIGINT NOT NULL)")
     _rounds(session, is_pg)
-    if not is_pg:  # for the anti-join of the month's entries; built once (a sort), not maintained row by row
-        _exec(session, "CREATE UNIQUE INDEX IF NOT EXISTS ix_rc_match_entry ON rc_match (entry_ts, entry_id)")
+    if not is_pg:  # for the anti-join of the month's entries
+        _index_pairs_by_entry(session)
+
+
+def _index_pairs_by_entry(session: Session) -> None:
+    """SQLite: rc_match by entry, for the anti-joins; built once (a sort), not maintained row by row."""
+    _exec(session, "CREATE UNIQUE INDEX IF NOT EXISTS ix_rc_match_entry ON rc_match (entry_ts, entry_id)")
 
 
 def _run(session: Session, statements: list[str], params: dict, is_pg: bool, *analyze: str) -> None:
@@ -188,8 +193,8 @@ def _rounds(session: Session, is_pg: bool) -> None:
         _run(session, [f"DROP TABLE {name}" for name in round_tables(is_pg)], {}, is_pg, "rc_match")
         if paired == remaining:  # every candidate was a pair: none is left
             return
-        if not is_pg:  # for the next round's anti-join; built once (a sort), not maintained row by row
-            _exec(session, "CREATE UNIQUE INDEX IF NOT EXISTS ix_rc_match_entry ON rc_match (entry_ts, entry_id)")
+        if not is_pg:  # for the next round's anti-join
+            _index_pairs_by_entry(session)
         _run(session, rest(is_pg), {}, is_pg, "rc_cand_next")
         _run(session, ["DROP TABLE rc_cand", "ALTER TABLE rc_cand_next RENAME TO rc_cand"], {}, is_pg)
         remaining = session.execute(text("SELECT COUNT(*) FROM rc_cand")).scalar()

@@ -11,6 +11,7 @@ from engine.models import User
 from web.api import bp
 from web.api.errors import ApiError
 from web.api.params import refuse_nul_in_url
+from web.current_user import share_loaded_roles
 from web.extensions import csrf, end_reads, keeps_request_connection, request_session
 from workflows.org import roles_of, user_for_token
 
@@ -67,9 +68,7 @@ def api_user(session: Session) -> User:
     user = session.get(User, g.api_user_id)
     if user is None or not user.is_active:
         raise _unauthorized("帳號已停用 The account is no longer active")
-    if g.get("webir_user_row") is user and g.get("webir_user_roles") is not None:
-        # the roles the login loader read: the task lists' visibility rule need not read them again
-        session.info.setdefault("held_roles", {})[user.id] = set(g.webir_user_roles)
+    share_loaded_roles(session, user)  # the task lists' visibility rule need not read them again
     return user
 
 
