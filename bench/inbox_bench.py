@@ -137,7 +137,7 @@ def _fill(db: Database, rows: int, mine: int, ids: dict, per_instance: int = TAS
             instances.append({"id": instance_id, "process_id": process_id, "process_version_id": version_id,
                               "version": deployment, "agency_id": item["agency"], "started_by_id": item["starter"],
                               "status": InstanceStatus.RUNNING, "started_at": NOW - dt.timedelta(days=40),
-                              "updated_at": NOW, "state_json": "", "lock_version": 0})
+                              "updated_at": NOW, "state": b"", "lock_version": 0})
         created = NOW - dt.timedelta(minutes=rng.randrange(60 * 24 * 60))
         due = created + dt.timedelta(days=rng.randrange(1, 45)) if rng.random() < 0.8 else None
         done = item["status"] == TaskStatus.COMPLETED

@@ -3,8 +3,9 @@
 Run: `.venv/bin/python -m bench state-size [--pg URL]` (URL: a database of its own; its schema is dropped and
 recreated; without it, a temporary SQLite file). It lives the year of tests/simulated_year.py (one agency,
 2026-01 .. 2027-04 on the simulated clock, scripted users completing every task) and reports, per process id:
-instances, median and max bytes of the stored state column (`process_instance.state_json`, UTF-8), the biggest
-instance, and the first and last instance's size (state that grows with the age of the system shows there). It
+instances, median and max bytes of the stored state column (`process_instance.state`, the workflow's JSON
+compressed with zlib) and the biggest JSON it holds, the biggest instance, and the first and last instance's size
+(state that grows with the age of the system shows there). It
 also samples the biggest state of any instance after each move of the clock, flags any state over 100 KB, shows
 where the biggest state's bytes are, and counts the rows of every table at the end.
 """
@@ -54,32 +55,36 @@ def _prepare(db, accounts: int) -> dict[str, int]:
         return {u.username: u.id for u in session.scalars(select(User))}
 
 
-def _sizes(db) -> list[tuple[str, int, dt.datetime, str, int]]:
-    """(process id, instance id, started at, status, state bytes) of every instance."""
+def _sizes(db) -> list[tuple[str, int, dt.datetime, str, int, int]]:
+    """(process id, instance id, started at, status, stored state bytes, its JSON's bytes) of every instance."""
     from sqlalchemy import select
 
     from engine.models import ProcessInstance
+    from engine.state import state_text
 
     with db.sessions() as session:
         rows = session.execute(select(ProcessInstance.process_id, ProcessInstance.id, ProcessInstance.started_at,
-                                      ProcessInstance.status, ProcessInstance.state_json)
+                                      ProcessInstance.status, ProcessInstance.state)
                                .order_by(ProcessInstance.id))
-        return [(p, i, started, status.value, len(state.encode())) for p, i, started, status, state in rows]
+        return [(p, i, started, status.value, len(state), len(state_text(state).encode()))
+                for p, i, started, status, state in rows]
 
 
 def _anatomy(db, instance_id: int) -> str:
     """Where the bytes of one stored state are: workflow data, top-level task tree, each subprocess tree."""
     from engine.models import ProcessInstance
+    from engine.state import state_text
 
     with db.sessions() as session:
         instance = session.get(ProcessInstance, instance_id)
-        state = json.loads(instance.state_json)
+        text = state_text(instance.state)
+        state = json.loads(text)
     subprocesses = sorted(len(json.dumps(tree)) for tree in state.get("subprocesses", {}).values())
     tasks = state.get("tasks", {})
     task_data = sum(len(json.dumps(task.get("data", {}))) for task in tasks.values())
-    return (f"biggest instance #{instance_id} ({instance.process_id}): {len(instance.state_json.encode()):,} bytes = "
-            f"workflow data {len(json.dumps(state.get('data', {}))):,} + top-level task tree "
-            f"{len(json.dumps(tasks)):,} ({len(tasks)} tasks, their data {task_data:,}) "
+    return (f"biggest instance #{instance_id} ({instance.process_id}): {len(instance.state):,} bytes stored, "
+            f"{len(text.encode()):,} bytes of JSON = workflow data {len(json.dumps(state.get('data', {}))):,} + "
+            f"top-level task tree {len(json.dumps(tasks)):,} ({len(tasks)} tasks, their data {task_data:,}) "
             f"+ {len(subprocesses)} subprocess trees {sum(subprocesses):,} (each {min(subprocesses, default=0):,}-"
             f"{max(subprocesses, default=0):,}) + the rest")
 
@@ -94,18 +99,19 @@ def _row_counts(db) -> str:
     return ", ".join(f"{name} {n:,}" for name, n in sorted(counts.items(), key=lambda item: -item[1]) if n)
 
 
-def report(sizes: list[tuple[str, int, dt.datetime, str, int]]) -> list[str]:
-    """The markdown table: one row per process id, biggest first."""
-    by_process: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for process_id, instance_id, _, _, size in sizes:
-        by_process[process_id].append((instance_id, size))
-    lines = ["| process | instances | median bytes | max bytes | biggest instance | first / last instance bytes |"
-             " over 100 KB |", "|---|---|---|---|---|---|---|"]
-    for process_id, rows in sorted(by_process.items(), key=lambda item: -max(s for _, s in item[1])):
+def report(sizes: list[tuple[str, int, dt.datetime, str, int, int]]) -> list[str]:
+    """The markdown table: one row per process id, biggest first (bytes stored; the JSON's bytes beside the max)."""
+    by_process: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for process_id, instance_id, _, _, size, json_size in sizes:
+        by_process[process_id].append((instance_id, size, json_size))
+    lines = ["| process | instances | median bytes | max bytes (its JSON) | biggest instance | first / last instance "
+             "bytes | over 100 KB |", "|---|---|---|---|---|---|---|"]
+    for process_id, rows in sorted(by_process.items(), key=lambda item: -max(row[1] for row in item[1])):
         biggest = max(rows, key=lambda row: row[1])
-        over = sum(size > LIMIT for _, size in rows)
-        lines.append(f"| {process_id} | {len(rows)} | {statistics.median(s for _, s in rows):,.0f} | {biggest[1]:,} |"
-                     f" #{biggest[0]} | {rows[0][1]:,} / {rows[-1][1]:,} | {over or '-'} |")
+        over = sum(row[1] > LIMIT for row in rows)
+        lines.append(f"| {process_id} | {len(rows)} | {statistics.median(row[1] for row in rows):,.0f} | "
+                     f"{biggest[1]:,} ({biggest[2]:,}) | #{biggest[0]} | {rows[0][1]:,} / {rows[-1][1]:,} | "
+                     f"{over or '-'} |")
     return lines
 
 
@@ -144,10 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     over = [s for s in sizes if s[4] > LIMIT]
     print(f"\nbiggest state sampled after each move of the clock: {peak[0]:,} bytes ({peak[1]}, after the move to "
           f"{peak[2]}); total stored state {sum(s[4] for s in sizes):,} bytes")
-    print(f"instances over 100 KB: {len(over)}" + "".join(f"\n  #{i} {p} {size:,} bytes" for p, i, _, _, size in over))
+    print(f"instances over 100 KB: {len(over)}"
+          + "".join(f"\n  #{i} {p} {size:,} bytes" for p, i, _, _, size, _ in over))
     print(f"rows per table after the year (what grows with age): {_row_counts(db)}")
     db.dispose()
-    return max(size for *_, size in sizes)
+    return max(size for *_, size, _ in sizes)
 
 
 if __name__ == "__main__":

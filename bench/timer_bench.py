@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select, text, update  # noqa: E402
 
 import workflows  # noqa: E402, F401
 from bench.common import fresh_schema  # noqa: E402
@@ -28,6 +28,7 @@ from engine.bundle import ModelFile  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.models import AuditEvent, ProcessInstance, User  # noqa: E402
 from engine.scheduler import Scheduler  # noqa: E402
+from engine.state import encode_state, state_text  # noqa: E402
 from workflows import bundled, org  # noqa: E402
 
 BPMN = """<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -101,8 +102,9 @@ def burst(db: Database, n: int) -> tuple[float, float, int]:
         # the workflow's own timer value must agree with the row (it is what SpiffWorkflow checks)
     past = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).isoformat()
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE process_instance SET state_json = replace(state_json, :old, :new)"),
-                     {"old": due.isoformat(), "new": past})
+        for instance_id, state in conn.execute(select(ProcessInstance.id, ProcessInstance.state)).all():
+            conn.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id).values(
+                state=encode_state(state_text(state).replace(due.isoformat(), past))))
     scheduler = Scheduler(db, poll_seconds=1.0, sweep_seconds=3600)
     scheduler.start()
     try:

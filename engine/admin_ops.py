@@ -107,7 +107,7 @@ def resume_instance(db: Database, instance_id: int, user_id: int, reason: str | 
             raise InvalidTransition(f"只能恢復已暫停的案件 Only a suspended instance can be resumed "
                                     f"(it is {instance.status.value})")
         version = session.get(ProcessVersion, instance.process_version_id)
-        workflow = load_workflow(version, instance.state_json, script_engine(HostContext(session, instance, user)))
+        workflow = load_workflow(version, instance.state, script_engine(HostContext(session, instance, user)))
         audit.record(session, "instance_resumed", user.username, instance.id, before=InstanceStatus.SUSPENDED.value,
                      reason=_clean_reason(reason, False))
         advance(session, instance, version, workflow, user, InstanceStatus.SUSPENDED.value)

@@ -18,7 +18,7 @@ def task_details(session: Session, task: HumanTask) -> dict:
     """The task's data (as the form may show it), its rendered instructions, and its form."""
     instance = session.get(ProcessInstance, task.instance_id)
     version = session.get(ProcessVersion, instance.process_version_id)
-    workflow = load_workflow(version, instance.state_json, script_engine())
+    workflow = load_workflow(version, instance.state, script_engine())
     spiff_task = workflow.get_task_from_id(UUID(task.task_guid))
     data = dict(spiff_task.data) if spiff_task is not None else {}
     template = (getattr(spiff_task.task_spec, "extensions", None) or {}).get("instructionsForEndUser") \

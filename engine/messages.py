@@ -51,7 +51,7 @@ def _to_waiting(db: Database, message_id: int, name: str) -> bool:
                 continue
             message = session.get(OutboxMessage, message_id)
             version = session.get(ProcessVersion, instance.process_version_id)
-            workflow = load_workflow(version, instance.state_json, script_engine(HostContext(session, instance, None)))
+            workflow = load_workflow(version, instance.state, script_engine(HostContext(session, instance, None)))
             try:
                 workflow.send_event(load_event(message.event_json))
             except WorkflowException:  # waits for this name, but its correlation does not match

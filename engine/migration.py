@@ -117,7 +117,7 @@ def _plan(session: Session, instance: ProcessInstance, target: ProcessVersion, a
     if check.reasons:
         return check, None
     engine = script_engine(HostContext(session, instance, actor))
-    workflow = load_workflow(current, instance.state_json, engine)
+    workflow = load_workflow(current, instance.state, engine)
     new_spec, new_subs = load_specs(target)
     top, sub_diffs = diff_workflow(SERIALIZER.registry, workflow, new_spec, new_subs)
     check.reasons = _diff_reasons(top, sub_diffs, workflow, target.deployment_id)

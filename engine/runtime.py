@@ -162,7 +162,7 @@ def advance(session: Session, instance: ProcessInstance, version: ProcessVersion
         instance.status, instance.ended_at = InstanceStatus.COMPLETED, clock.now()
     else:
         instance.status = InstanceStatus.RUNNING if ready else InstanceStatus.WAITING
-    instance.state_json = dump_state(workflow)
+    instance.state = dump_state(workflow)
     instance.next_due_at = _next_timer_due(workflow)
     instance.waits_for = _waits_for(workflow)
     instance.updated_at = clock.now()
@@ -189,7 +189,7 @@ def new_instance_row(session: Session, version: ProcessVersion, agency: Agency, 
     instance = ProcessInstance(process_id=version.process_id, process_version_id=version.id,
                                version=version.deployment_id, agency_id=agency.id,
                                started_by_id=user.id if user else None, status=InstanceStatus.RUNNING,
-                               started_at=clock.now(), state_json="")
+                               started_at=clock.now(), state=b"")
     session.add(instance)
     session.flush()
     return instance
@@ -243,7 +243,7 @@ def fire_timers(db: Database, instance_id: int) -> bool:
         if due is None or due > clock.now() or instance.status in FINISHED:
             return False
         version = session.get(ProcessVersion, instance.process_version_id)
-        workflow = load_workflow(version, instance.state_json, script_engine(HostContext(session, instance, None)))
+        workflow = load_workflow(version, instance.state, script_engine(HostContext(session, instance, None)))
         audit.record(session, "timer_fired", SYSTEM_ACTOR, instance.id, before=instance.status.value,
                      due_at=due.isoformat())
         advance(session, instance, version, workflow, None, instance.status.value)
@@ -354,7 +354,7 @@ def _complete_in_session(session: Session, instance: ProcessInstance, task, user
                          data: dict) -> None:
     """Run the completed task on and save (the caller holds the lock and validated the data)."""
     version = session.get(ProcessVersion, instance.process_version_id)
-    workflow = load_workflow(version, instance.state_json,
+    workflow = load_workflow(version, instance.state,
                              script_engine(HostContext(session, instance, user)))
     spiff_task = workflow.get_task_from_id(UUID(task.task_guid))
     if spiff_task is None or spiff_task.state != TaskState.READY:

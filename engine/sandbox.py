@@ -224,7 +224,7 @@ class TestRun:
     def _path(self, session, instance: ProcessInstance) -> list[str]:
         """Element ids the instance went through, in order (events, gateways and tasks)."""
         version = session.get(ProcessVersion, instance.process_version_id)
-        workflow = load_workflow(version, instance.state_json, script_engine())
+        workflow = load_workflow(version, instance.state, script_engine())
         workflows = (workflow, *workflow.subprocesses.values())
         tasks = [t for wf in workflows for t in wf.get_tasks(state=TaskState.COMPLETED)]
         done = [t for t in tasks if getattr(t.task_spec, "bpmn_id", None)]

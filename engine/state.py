@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import zlib
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
@@ -38,8 +39,25 @@ def new_workflow(version: ProcessVersion, script_engine) -> BpmnWorkflow:
     return BpmnWorkflow(spec, dict(subs), script_engine=script_engine)
 
 
-def dump_state(workflow: BpmnWorkflow) -> str:
-    """Serialize the workflow without its spec (stored once per version)."""
+# The stored state is the workflow's JSON compressed with zlib. Its task tree repeats the same keys, ids and values
+# in every task, so it shrinks about eightfold (an instance with a subprocess per account: ~6 KB of JSON per account,
+# ~0.8 KB stored), for about 0.3 ms per 50 KB of JSON on a save and a tenth of that on a load. Level 3: nearly the
+# size of the default level 6 at a third of its time.
+_LEVEL = 3
+
+
+def encode_state(state_text: str) -> bytes:
+    """The stored form of a workflow's JSON (process_instance.state)."""
+    return zlib.compress(state_text.encode(), _LEVEL)
+
+
+def state_text(state: bytes) -> str:
+    """The workflow JSON of a stored state ("" for an instance not yet saved)."""
+    return zlib.decompress(state).decode() if state else ""
+
+
+def dump_state(workflow: BpmnWorkflow) -> bytes:
+    """Serialize the workflow without its spec (stored once per version), compressed."""
     registry = SERIALIZER.registry
     registry._encoder_mode = True  # what serialize_json does, minus the spec
     try:
@@ -47,17 +65,17 @@ def dump_state(workflow: BpmnWorkflow) -> str:
         dct.pop("spec")
         dct.pop("subprocess_specs")
         dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
-        return json.dumps(dct, cls=SERIALIZER._encoder_cls)
+        return encode_state(json.dumps(dct, cls=SERIALIZER._encoder_cls, separators=(",", ":")))
     finally:
         registry._encoder_mode = False
 
 
-def load_workflow(version: ProcessVersion, state_json: str, script_engine) -> BpmnWorkflow:
-    """Restore an instance's workflow from its state and its version's (cached) spec objects.
+def load_workflow(version: ProcessVersion, state: bytes, script_engine) -> BpmnWorkflow:
+    """Restore an instance's workflow from its stored state and its version's (cached) spec objects.
 
     The same steps as SpiffWorkflow's BpmnWorkflowConverter.from_dict, minus restoring the spec each time.
     """
-    dct = json.loads(state_json, cls=SERIALIZER.json_decoder_cls)
+    dct = json.loads(state_text(state), cls=SERIALIZER.json_decoder_cls)
     SERIALIZER.migrate(dct)
     spec, subs = _spec_objects(version.spec_json)
     converter = _WORKFLOW_CONVERTER

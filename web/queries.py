@@ -190,7 +190,7 @@ def list_instances(session: Session, user: User, process_id: str | None = None, 
     if status and status not in INSTANCE_STATUSES:
         raise ValueError(f"status must be one of {INSTANCE_STATUSES}")
     # the stored workflow state (large) is never needed to list instances
-    query = _where_visible(session, select(ProcessInstance).options(defer(ProcessInstance.state_json)), user)
+    query = _where_visible(session, select(ProcessInstance).options(defer(ProcessInstance.state)), user)
     if process_id:
         query = query.where(ProcessInstance.process_id == process_id)
     if agency:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, utcnow
@@ -49,7 +49,8 @@ class ProcessInstance(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     # Names of the messages the instance waits for, as "|name|name|" so delivery can find it with LIKE.
     waits_for: Mapped[str | None] = mapped_column(Text)
-    state_json: Mapped[str] = mapped_column(Text, default="")
+    # The workflow's JSON without its spec, zlib-compressed (engine/state.py; migration 0009a).
+    state: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     # Bumped by every write; the conditional UPDATE on it is the per-instance lock (see engine/locking.py).
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -57,7 +57,7 @@ def test_a_failing_step_leaves_no_half_written_state(org_db, users, monkeypatch)
     iid = runtime.start_instance(org_db, "user_account_application", users["dsw.staff"])
     task = _ready(org_db, iid)
     with org_db.sessions() as session:
-        before = (session.get(ProcessInstance, iid).state_json,
+        before = (session.get(ProcessInstance, iid).state,
                   session.scalar(select(func.count()).select_from(AuditEvent)))
 
     def crash(*_args, **_kwargs):
@@ -69,7 +69,7 @@ def test_a_failing_step_leaves_no_half_written_state(org_db, users, monkeypatch)
     except RuntimeError:
         pass
     with org_db.sessions() as session:
-        after = (session.get(ProcessInstance, iid).state_json,
+        after = (session.get(ProcessInstance, iid).state,
                  session.scalar(select(func.count()).select_from(AuditEvent)))
         assert session.get(HumanTask, task).status == TaskStatus.READY
     assert after == before

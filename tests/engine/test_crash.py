@@ -29,7 +29,7 @@ def _check_consistency(db) -> int:
     with db.sessions() as session:
         for instance in session.scalars(select(ProcessInstance)):
             version = session.get(ProcessVersion, instance.process_version_id)
-            workflow = load_workflow(version, instance.state_json, None)
+            workflow = load_workflow(version, instance.state, None)
             ready = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
             rows = set(session.scalars(select(HumanTask.task_guid).where(
                 HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.READY)))

@@ -41,7 +41,7 @@ def test_message_start_event_starts_the_receiving_process_with_the_payload(org_d
     assert message.delivered_to == received.id and message.payload == {"case": "A-1"}
     assert received.status == InstanceStatus.RUNNING and received.started_by_id == users["dsw.staff"]
     with org_db.sessions() as session:
-        workflow = load_workflow(session.get(ProcessVersion, received.process_version_id), received.state_json,
+        workflow = load_workflow(session.get(ProcessVersion, received.process_version_id), received.state,
                                  None)
     assert any(t.data.get("ping") == {"case": "A-1"} for t in workflow.get_tasks())
 

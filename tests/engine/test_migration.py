@@ -50,13 +50,13 @@ def test_a_refused_migration_writes_nothing(org_db, users):
     instance_id = start_instance(org_db, PROCESS, users["dsw.staff"])
     with org_db.sessions() as session:
         before = session.get(ProcessInstance, instance_id)
-        version, state = before.process_version_id, before.state_json
+        version, state = before.process_version_id, before.state
     with pytest.raises(migration.MigrationRefused) as refused:
         migration.migrate_instance(org_db, instance_id, 1, users["dol.analyst"])  # its own version
     assert "already runs version 1" in refused.value.check.reasons[0]
     with org_db.sessions() as session:
         after = session.get(ProcessInstance, instance_id)
-        assert (after.process_version_id, after.state_json) == (version, state)
+        assert (after.process_version_id, after.state) == (version, state)
         assert not session.scalars(select(AuditEvent).where(AuditEvent.action == "instance_migrated")).all()
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import create_engine, select, text
 
 import workflows.models  # noqa: F401
+from engine import runtime
 from engine.db import Base, Database
-from web.cli import upgrade_schema
+from engine.models import ProcessInstance, User
+from engine.state import state_text
+from web.cli import REPO_ROOT, upgrade_schema
+from workflows import bundled, demo
 
 PG_URL = os.environ.get("WEBIR_TEST_DATABASE_URL")
 # The migration test uses a database of its own, named after the test database (`test` -> `test_migrations`),
@@ -55,3 +61,62 @@ def test_upgrade_head_matches_models_and_is_repeatable(backend, tmp_path):
         if backend == "postgresql":
             _reset(database)
         database.dispose()
+
+
+def _alembic(database: Database, action: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, revision)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"] + (["postgresql"] if PG_URL else []))
+def test_0009a_compresses_existing_states_and_back_without_losing_one(backend, tmp_path):
+    """Issue 10: the stored state moved from JSON text to zlib-compressed bytes; an instance saved before the
+    upgrade runs on after it, and a downgrade gives the same JSON back."""
+    url = f"sqlite:///{tmp_path / 'm.sqlite3'}" if backend == "sqlite" else PG_MIGRATION_URL
+    if backend == "postgresql":
+        _create_pg_database(url)
+    database = Database(url)
+    if backend == "postgresql":
+        _reset(database)
+    try:
+        upgrade_schema(database)
+        with database.transaction() as session:
+            demo.load_demo(session, dt.date(2026, 1, 1))
+            bundled.deploy_bundled(session)
+            staff = session.scalar(select(User.id).where(User.username == "dsw.staff"))
+        iid = runtime.start_instance(database, "user_account_application", staff)
+        with database.sessions() as session:
+            text_before = state_text(session.get(ProcessInstance, iid).state)
+        _alembic(database, "downgrade", "0008c")
+        with database.engine.connect() as conn:
+            stored = conn.execute(text("SELECT state_json FROM process_instance WHERE id = :i"), {"i": iid}).scalar()
+        assert stored == text_before and '"tasks"' in stored
+        _alembic(database, "upgrade", "head")
+        with database.sessions() as session:
+            instance = session.get(ProcessInstance, iid)
+            assert state_text(instance.state) == text_before and len(instance.state) < len(text_before) / 3
+        [task] = session_ready_tasks(database, iid)
+        assert task.name == "fill_form_1_2"
+    finally:
+        if backend == "postgresql":
+            _reset(database)
+        database.dispose()
+
+
+def session_ready_tasks(database: Database, iid: int):
+    """The instance's ready task rows, once the workflow was restored from its converted state."""
+    from engine.models import HumanTask, ProcessVersion, TaskStatus
+    from engine.state import load_workflow
+
+    with database.sessions() as session:
+        instance = session.get(ProcessInstance, iid)
+        workflow = load_workflow(session.get(ProcessVersion, instance.process_version_id), instance.state, None)
+        assert [t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY, manual=True)] == ["fill_form_1_2"]
+        return session.scalars(select(HumanTask).where(HumanTask.instance_id == iid,
+                                                       HumanTask.status == TaskStatus.READY)).all()

@@ -212,7 +212,7 @@ def test_r6_4_case_that_does_not_qualify_is_not_accepted(org_db, users, starter,
         assert instance.started_by_id == users[starter]
         assert session.scalar(select(ImproperQueryCase.id)) is None
         version = session.get(ProcessVersion, instance.process_version_id)
-        workflow = load_workflow(version, instance.state_json, script_engine())
+        workflow = load_workflow(version, instance.state, script_engine())
     assert workflow.data["outcome"] == "not_accepted" and problem in workflow.data["refusal_reason"]
 
 

@@ -101,7 +101,7 @@ def _final_data(db, iid) -> dict:
     with db.sessions() as session:
         instance = session.get(ProcessInstance, iid)
         version = session.get(ProcessVersion, instance.process_version_id)
-        return load_workflow(version, instance.state_json, script_engine()).data
+        return load_workflow(version, instance.state, script_engine()).data
 
 
 def _invalid(db, users, iid, data) -> dict[str, str]:

@@ -78,7 +78,7 @@ def _data(db, iid) -> dict:
     with db.sessions() as session:
         instance = session.get(ProcessInstance, iid)
         version = session.get(ProcessVersion, instance.process_version_id)
-        workflow = load_workflow(version, instance.state_json, script_engine())
+        workflow = load_workflow(version, instance.state, script_engine())
         return max(workflow.get_tasks(), key=lambda t: t.last_state_change).data  # the latest task's data
 
 
