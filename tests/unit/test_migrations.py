@@ -42,25 +42,29 @@ def _reset(database: Database) -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
-@pytest.mark.parametrize("backend", ["sqlite"] + (["postgresql"] if PG_URL else []))
-def test_upgrade_head_matches_models_and_is_repeatable(backend, tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.sqlite3'}" if backend == "sqlite" else PG_MIGRATION_URL
-    if backend == "postgresql":
-        _create_pg_database(url)
-    database = Database(url)
-    if backend == "postgresql":
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if PG_URL else []))
+def empty_db(request, tmp_path):
+    """An empty database of its own, without any schema (PostgreSQL: emptied before and after)."""
+    postgres = request.param == "postgresql"
+    if postgres:
+        _create_pg_database(PG_MIGRATION_URL)
+    database = Database(PG_MIGRATION_URL if postgres else f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    if postgres:
         _reset(database)
     try:
-        upgrade_schema(database)
-        upgrade_schema(database)  # a second run is a no-op
-        with database.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}),
-                                    Base.metadata)
-        assert diff == []
+        yield database
     finally:
-        if backend == "postgresql":
+        if postgres:
             _reset(database)
         database.dispose()
+
+
+def test_upgrade_head_matches_models_and_is_repeatable(empty_db):
+    upgrade_schema(empty_db)
+    upgrade_schema(empty_db)  # a second run is a no-op
+    with empty_db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
+    assert diff == []
 
 
 def _alembic(database: Database, action: str, revision: str) -> None:
@@ -74,39 +78,28 @@ def _alembic(database: Database, action: str, revision: str) -> None:
         getattr(command, action)(config, revision)
 
 
-@pytest.mark.parametrize("backend", ["sqlite"] + (["postgresql"] if PG_URL else []))
-def test_0009a_compresses_existing_states_and_back_without_losing_one(backend, tmp_path):
+def test_0009a_compresses_existing_states_and_back_without_losing_one(empty_db):
     """Issue 10: the stored state moved from JSON text to zlib-compressed bytes; an instance saved before the
     upgrade runs on after it, and a downgrade gives the same JSON back."""
-    url = f"sqlite:///{tmp_path / 'm.sqlite3'}" if backend == "sqlite" else PG_MIGRATION_URL
-    if backend == "postgresql":
-        _create_pg_database(url)
-    database = Database(url)
-    if backend == "postgresql":
-        _reset(database)
-    try:
-        upgrade_schema(database)
-        with database.transaction() as session:
-            demo.load_demo(session, dt.date(2026, 1, 1))
-            bundled.deploy_bundled(session)
-            staff = session.scalar(select(User.id).where(User.username == "dsw.staff"))
-        iid = runtime.start_instance(database, "user_account_application", staff)
-        with database.sessions() as session:
-            text_before = state_text(session.get(ProcessInstance, iid).state)
-        _alembic(database, "downgrade", "0008c")
-        with database.engine.connect() as conn:
-            stored = conn.execute(text("SELECT state_json FROM process_instance WHERE id = :i"), {"i": iid}).scalar()
-        assert stored == text_before and '"tasks"' in stored
-        _alembic(database, "upgrade", "head")
-        with database.sessions() as session:
-            instance = session.get(ProcessInstance, iid)
-            assert state_text(instance.state) == text_before and len(instance.state) < len(text_before) / 3
-        [task] = session_ready_tasks(database, iid)
-        assert task.name == "fill_form_1_2"
-    finally:
-        if backend == "postgresql":
-            _reset(database)
-        database.dispose()
+    database = empty_db
+    upgrade_schema(database)
+    with database.transaction() as session:
+        demo.load_demo(session, dt.date(2026, 1, 1))
+        bundled.deploy_bundled(session)
+        staff = session.scalar(select(User.id).where(User.username == "dsw.staff"))
+    iid = runtime.start_instance(database, "user_account_application", staff)
+    with database.sessions() as session:
+        text_before = state_text(session.get(ProcessInstance, iid).state)
+    _alembic(database, "downgrade", "0008c")
+    with database.engine.connect() as conn:
+        stored = conn.execute(text("SELECT state_json FROM process_instance WHERE id = :i"), {"i": iid}).scalar()
+    assert stored == text_before and '"tasks"' in stored
+    _alembic(database, "upgrade", "head")
+    with database.sessions() as session:
+        instance = session.get(ProcessInstance, iid)
+        assert state_text(instance.state) == text_before and len(instance.state) < len(text_before) / 3
+    [task] = session_ready_tasks(database, iid)
+    assert task.name == "fill_form_1_2"
 
 
 def session_ready_tasks(database: Database, iid: int):
