@@ -97,12 +97,13 @@ def _injected(user: User, agency: Agency) -> dict:
 
 
 def _run_engine(workflow: BpmnWorkflow) -> None:
-    """Run engine steps until only human tasks, timers or messages are left."""
-    for _ in range(MAX_ENGINE_PASSES):
-        workflow.refresh_timers()
-        workflow.do_engine_steps()
-        if not workflow.get_tasks(state=TaskState.READY, manual=False):
-            return
+    """Run engine steps until only human tasks, timers or messages are left (the clock read once for it all)."""
+    with clock.one_reading():
+        for _ in range(MAX_ENGINE_PASSES):
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+            if not workflow.get_tasks(state=TaskState.READY, manual=False):
+                return
 
 
 def _next_timer_due(workflow: BpmnWorkflow) -> dt.datetime | None:

@@ -202,3 +202,22 @@ def test_r5_6_rotation_state_grows_linearly_with_the_accounts(rotation_db, users
     assert big < 50 * 1024
     assert (big - small) / 25 < 8 * 1024
     assert big < 400 * 1024
+
+
+def test_one_completion_reads_the_simulated_clock_once_per_engine_pass_not_once_per_timer(rotation_db, users,
+                                                                                         sim_clock, monkeypatch):
+    """Issue 10: each account's acknowledgement has its own due-date timer; one engine pass judges them all at one
+    reading of the clock (the simulated clock reads a database row per reading: it was one per timer, 2 x 40
+    here, per completion)."""
+    with rotation_db.transaction() as session:
+        for n in range(40):
+            org.create_user(session, f"dsw.timer{n}", "DSW", "pw-123456", roles=("user",), actor="test")
+    iid = _start(rotation_db, users)
+    tasks = _tasks(rotation_db, iid)
+    assert len(tasks) == 43
+    reads = []
+    real_now = type(sim_clock).now
+    monkeypatch.setattr(type(sim_clock), "now", lambda self: reads.append(1) or real_now(self))
+    runtime.complete_task(rotation_db, tasks["acknowledge_password_change:dsw.user"].id, users["dsw.user"], ACK)
+    assert 1 <= len(reads) <= 6
+    assert "acknowledge_password_change:dsw.user" not in _tasks(rotation_db, iid)
