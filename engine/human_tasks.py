@@ -72,16 +72,26 @@ _ROWS_OF_INSTANCE = (select(_TASKS.id, _TASKS.task_guid, _TASKS.status)
 _INSERT = insert(HumanTask.__table__)
 
 
+def _ready_human_tasks(workflow: BpmnWorkflow, ready_tasks: list | None) -> dict:
+    """The ready human tasks by task id (string), from the ready tasks given or from the workflow."""
+    if ready_tasks is None:
+        ready_tasks = workflow.get_tasks(state=TaskState.READY, manual=True)
+    return {str(t.id): t for t in ready_tasks if t.task_spec.manual}
+
+
 def sync_human_tasks(session: Session, instance: ProcessInstance, version: ProcessVersion,
-                     workflow: BpmnWorkflow) -> int:
+                     workflow: BpmnWorkflow, ready_tasks: list | None = None) -> int:
     """Create rows for newly ready tasks, cancel rows whose task is no longer ready; return how many are ready.
+
+    `ready_tasks`: the workflow's ready tasks if the caller has just listed them (the engine run ends that way),
+    so the task tree is not walked again; the human ones among them are what is ready here.
 
     Core statements, not ORM loads and flushes (this runs on every completion): the instance's rows are read
     as (id, guid, status); a row the session holds (the task being completed) is changed through its object,
     so its pending changes count and it is written with them; the others are updated and new rows inserted
     directly.
     """
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    ready = _ready_human_tasks(workflow, ready_tasks)
     with session.no_autoflush:
         rows = session.execute(_ROWS_OF_INSTANCE, {"instance_id": instance.id}).all()
     cancelled, again, seen = [], [], set()

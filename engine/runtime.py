@@ -96,20 +96,24 @@ def _injected(user: User, agency: Agency) -> dict:
     }
 
 
-def _run_engine(workflow: BpmnWorkflow) -> None:
-    """Run engine steps until only human tasks, timers or messages are left (the clock read once for it all)."""
+def _run_engine(workflow: BpmnWorkflow) -> list | None:
+    """Run engine steps until only human tasks, timers or messages are left (the clock read once for it all);
+    returns the ready human tasks then (the last check's walk of the task tree), None after MAX_ENGINE_PASSES."""
     with clock.one_reading():
         for _ in range(MAX_ENGINE_PASSES):
             workflow.refresh_timers()
             workflow.do_engine_steps()
-            if not workflow.get_tasks(state=TaskState.READY, manual=False):
-                return
+            ready = workflow.get_tasks(state=TaskState.READY)
+            if not any(not task.task_spec.manual for task in ready):
+                return ready
+    return None
 
 
-def _next_timer_due(workflow: BpmnWorkflow) -> dt.datetime | None:
-    """The earliest due time of the workflow's waiting timers (what the scheduler wakes it for)."""
+def _next_timer_due(waiting: list) -> dt.datetime | None:
+    """The earliest due time of the waiting timers among the workflow's waiting events (what the scheduler wakes
+    it for)."""
     due = []
-    for event in workflow.waiting_events():
+    for event in waiting:
         if event.event_type not in TIMER_EVENT_TYPES or not isinstance(event.value, str):
             continue
         try:
@@ -138,8 +142,9 @@ def _jsonable(value) -> dict:
     return json.loads(json.dumps(value, default=str))
 
 
-def _waits_for(workflow: BpmnWorkflow) -> str | None:
-    names = sorted({e.name for e in workflow.waiting_events() if e.event_type.endswith("MessageEventDefinition")})
+def _waits_for(waiting: list) -> str | None:
+    """The messages among the workflow's waiting events, as "|name|name|"."""
+    names = sorted({e.name for e in waiting if e.event_type.endswith("MessageEventDefinition")})
     return "|" + "|".join(names) + "|" if names else None
 
 
@@ -150,12 +155,13 @@ def advance(session: Session, instance: ProcessInstance, version: ProcessVersion
     The one way to move a loaded workflow on (start, completion, timer, message, resume, migration): the caller
     holds the instance lock and passes the instance status it found (`before`) so a change is audited.
     """
+    ready = None
     try:
-        _run_engine(workflow)
+        ready = _run_engine(workflow)
         instance.error_message = None
     except SpiffWorkflowException as exc:
         instance.error_message = str(exc).split("\n")[0][:2000]
-    ready = sync_human_tasks(session, instance, version, workflow)
+    ready = sync_human_tasks(session, instance, version, workflow, ready)
     threw = _drain_events(session, instance, workflow)
     if instance.error_message:
         instance.status = InstanceStatus.ERROR
@@ -164,8 +170,9 @@ def advance(session: Session, instance: ProcessInstance, version: ProcessVersion
     else:
         instance.status = InstanceStatus.RUNNING if ready else InstanceStatus.WAITING
     instance.state = dump_state(workflow)
-    instance.next_due_at = _next_timer_due(workflow)
-    instance.waits_for = _waits_for(workflow)
+    waiting = workflow.waiting_events()  # one walk of the task tree for both
+    instance.next_due_at = _next_timer_due(waiting)
+    instance.waits_for = _waits_for(waiting)
     instance.updated_at = clock.now()
     if threw or instance.waits_for:  # a message to hand on, or one kept in the outbox may now find its receiver
         session.info[_DELIVER_AFTER_COMMIT] = True
