@@ -162,7 +162,7 @@ def visible_task_parts(session: Session, user: User, status: TaskStatus,
     human_task alone, as disjoint conditions (their OR is the set; the sum of their counts its count).
 
     Most such tasks belong to instances of my agencies: with the instance's agency on the task row
-    (human_task.instance_agency_id) they are one range of ix_human_task_instance_agency, not one lookup per
+    (human_task.instance_agency_id) they are one range of ix_human_task_instance_agency_due, not one lookup per
     instance, and counted from that index alone. The other instances I may see (those I started, those holding a
     task of mine: see visible_instance_ids), only those outside my agencies, which are few, are looked up one by
     one. PostgreSQL reads their ids once (`= ANY(ARRAY(...))`) so that the OR of both parts is one BitmapOr of
@@ -232,18 +232,42 @@ def _filtered(session: Session, query: Select, spec: InboxQuery) -> Select:
     return query
 
 
-def _ordered(session: Session, query: Select, spec: InboxQuery) -> Select:
+def _sort_keys(session: Session, spec: InboxQuery) -> list[tuple]:
+    """The page's order as (expression, descending) pairs; a task without the sorted value (no due date) last."""
     desc = spec.order == "desc"
     if spec.sort == "priority":
-        rank = _rank(session)
-        keys = [rank.desc() if desc else rank.asc(), HumanTask.due_at.is_(None), HumanTask.due_at]
-        return query.order_by(*keys, HumanTask.created_at, HumanTask.id)
-    column = {"created": HumanTask.created_at, "process": HumanTask.process_id, "title": HumanTask.title,
-              "completed": HumanTask.completed_at}.get(spec.sort, HumanTask.due_at)
-    keys = [column.is_(None), column.desc() if desc else column.asc()]  # no due date: always last
+        keys = [(_rank(session), desc)]
+    else:
+        column = {"created": HumanTask.created_at, "process": HumanTask.process_id, "title": HumanTask.title,
+                  "completed": HumanTask.completed_at}.get(spec.sort, HumanTask.due_at)
+        keys = [(column.is_(None), False), (column, desc)]
     if spec.sort != "due":
-        keys += [HumanTask.due_at.is_(None), HumanTask.due_at]
-    return query.order_by(*keys, HumanTask.created_at, HumanTask.id)
+        keys += [(HumanTask.due_at.is_(None), False), (HumanTask.due_at, False)]
+    return keys + [(HumanTask.created_at, False), (HumanTask.id, False)]
+
+
+def order_by(keys: list[tuple]) -> list:
+    return [expression.desc() if desc else expression.asc() for expression, desc in keys]
+
+
+DUE_ORDER = [(HumanTask.due_at.is_(None), False), (HumanTask.due_at, False), (HumanTask.created_at, False),
+             (HumanTask.id, False)]
+
+
+def keyed(condition, keys: list[tuple]) -> Select:
+    """The ids of the tasks matching `condition` with their sort keys (k0, k1, ...): narrow rows to order."""
+    return select(HumanTask.id, *[expression.label(f"k{i}") for i, (expression, _) in enumerate(keys)]).where(
+        condition)
+
+
+def page_of(selects: list[Select], keys: list[tuple], limit: int, offset: int):
+    """One page of task ids (a subquery with `id`) cut from the union of `selects` (keyed, disjoint), ordered by
+    `keys`: the ordering and the offset work on narrow rows (id and sort keys, from an index alone where one covers
+    them, as ix_human_task_instance_agency_due does for my agencies' instances), and only the page's rows are then
+    read in full (join it to human_task and order by the same keys)."""
+    rows = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
+    order = [rows.c[f"k{i}"].desc() if desc else rows.c[f"k{i}"].asc() for i, (_, desc) in enumerate(keys)]
+    return select(rows.c.id).order_by(*order).limit(limit).offset(offset).subquery()
 
 
 def _base(session: Session, user: User, spec: InboxQuery, pairs: set[tuple[int, str]], column) -> Select:
@@ -282,39 +306,39 @@ def tab_counts(session: Session, user: User, spec: InboxQuery, known: dict[str, 
     return result
 
 
-def _page_rows(session: Session, user: User, spec: InboxQuery, with_total: bool) -> tuple[list[InboxRow], int | None]:
-    """The page's rows and, when asked, the tab's count (`count(*) OVER ()`: None when the page has no row)."""
+def _parts(session: Session, user: User, spec: InboxQuery, pairs: set[tuple[int, str]]) -> list:
+    """The tab as disjoint conditions (the "all" tab: visible_task_parts, each read from its own index)."""
+    if spec.tab == "all":
+        return visible_task_parts(session, user, TaskStatus.READY, pairs)
+    return [_tab_condition(session, user, spec.tab, pairs)]
+
+
+def inbox_page(session: Session, user: User, spec: InboxQuery) -> list[InboxRow]:
+    """One page of the tab's tasks, sorted, each marked with whether I may claim or unclaim it here (page_of: the
+    page is cut from narrow rows, then its 50 rows read in full)."""
     pairs = _pairs(session, user)
+    keys = _sort_keys(session, spec)
+    selects = [_filtered(session, keyed(part, keys), spec) for part in _parts(session, user, spec, pairs)]
+    page = page_of(selects, keys, PER_PAGE, (max(spec.page, 1) - 1) * PER_PAGE)
     started_by_me = HumanTask.instance_id.in_(_started_by(user.id)).label("started_by_me")
-    query = _base(session, user, spec, pairs, HumanTask).add_columns(started_by_me)
-    if with_total:
-        query = query.add_columns(func.count().over().label("total"))
-    rows = session.execute(_ordered(session, query, spec).limit(PER_PAGE)
-                           .offset((max(spec.page, 1) - 1) * PER_PAGE)).all()
+    rows = session.execute(select(HumanTask, started_by_me).join(page, HumanTask.id == page.c.id)
+                           .order_by(*order_by(keys))).all()
     result = []
     now, escalations = clock.now(), _escalations(session)
-    for task, mine, *_ in rows:
+    for task, mine in rows:
         team_task = task.status == TaskStatus.READY and task.role not in (None, APPLICANT)
         may_claim = (team_task and task.assignee_id is None and (task.agency_id, task.role) in pairs
                      and not mine)
         result.append(InboxRow(task, may_claim, team_task and task.assignee_id == user.id,
                                rank_of(task, now, escalations)))
-    return result, (int(rows[0][2]) if with_total and rows else None)
-
-
-def inbox_page(session: Session, user: User, spec: InboxQuery) -> list[InboxRow]:
-    """One page of the tab's tasks, sorted, each marked with whether I may claim or unclaim it here."""
-    return _page_rows(session, user, spec, with_total=False)[0]
+    return result
 
 
 def inbox_view(session: Session, user: User, spec: InboxQuery) -> tuple[dict[str, int], list[InboxRow]]:
-    """tab_counts and inbox_page in two statements; on PostgreSQL the "all" tab is counted with its page, so the
-    visible-instance set behind it is read once, not twice."""
-    # only the "all" tab's set (the visible-instance rule) is worth reading once; the others' counts come from an
-    # index alone (web.queries.one_statement_paging)
-    with_total = spec.tab == "all" and session.get_bind().dialect.name == "postgresql"
-    rows, total = _page_rows(session, user, spec, with_total)
-    return tab_counts(session, user, spec, {spec.tab: total} if total is not None else None), rows
+    """tab_counts and inbox_page in two statements (every count from an index alone, so the "all" tab's is no
+    longer carried by its page as `count(*) OVER ()`, which kept every full row of the set)."""
+    rows = inbox_page(session, user, spec)
+    return tab_counts(session, user, spec), rows
 
 
 def process_catalogue(session: Session) -> list[dict]:

@@ -13,7 +13,7 @@ from engine.audit import events_of
 from engine.calendar import end_of_day, start_of_day
 from engine.models import Agency, AuditEvent, HumanTask, InstanceStatus, ProcessInstance, TaskStatus, User
 from engine.runtime import NotFound
-from web.inbox_queries import any_of, task_list_parts, visible_instance_ids
+from web.inbox_queries import DUE_ORDER, keyed, order_by, page_of, task_list_parts, visible_instance_ids
 
 TASK_SCOPES = ("mine", "all")
 TASK_STATUSES = (TaskStatus.READY.value, TaskStatus.COMPLETED.value)
@@ -168,17 +168,16 @@ def list_tasks(session: Session, user: User, scope: str = "mine", status: str = 
     parts = task_list_parts(session, user, scope, TaskStatus(status))
     if process_id:
         parts = [and_(part, HumanTask.process_id == process_id) for part in parts]
-    condition = any_of(parts)
-    query = (select(HumanTask).where(condition)
-             .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id))
-    if scope == "all" and one_statement_paging(session):
-        return _page(session, query, page, per_page, one_statement=True)
     # the sum of the disjoint parts' counts: each from its own index (the tasks of my agencies' instances from
-    # ix_human_task_instance_agency alone)
+    # ix_human_task_instance_agency_due alone)
     counts = [select(func.count()).select_from(HumanTask).where(part).scalar_subquery() for part in parts]
     total = session.scalar(select(sum(counts[1:], counts[0])))
-    rows = session.scalars(query.limit(per_page).offset((max(page, 1) - 1) * per_page)).all() if total else []
-    return list(rows), int(total or 0)
+    if not total:
+        return [], 0
+    # the page cut from narrow rows (id and sort keys), then only its rows read in full
+    ids = page_of([keyed(part, DUE_ORDER) for part in parts], DUE_ORDER, per_page, (max(page, 1) - 1) * per_page)
+    rows = session.scalars(select(HumanTask).join(ids, HumanTask.id == ids.c.id).order_by(*order_by(DUE_ORDER)))
+    return list(rows), int(total)
 
 
 def list_instances(session: Session, user: User, process_id: str | None = None, agency: str | None = None,

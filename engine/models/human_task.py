@@ -35,7 +35,10 @@ class HumanTask(Base):
         Index("ix_human_task_assignee", "status", "assignee_id"),
         Index("ix_human_task_completed_by", "completed_by_id", "status"),
         Index("ix_human_task_instance_status", "instance_id", "status"),
-        Index("ix_human_task_instance_agency", "status", "instance_agency_id"),
+        # The "all" tab and the REST lists over my agencies' instances: one range per agency, filtered (due date,
+        # priority, process) and ordered (due date, creation, id) from the index alone, never the task rows.
+        Index("ix_human_task_instance_agency_due", "status", "instance_agency_id", "due_at", "created_at", "id",
+              "priority", "process_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
