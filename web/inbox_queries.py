@@ -134,45 +134,11 @@ def _visible_agency_ids(session: Session, user: User, pairs) -> list[int]:
     return cache[key]
 
 
-def visible_instance_ids(session: Session, user: User, pairs: set[tuple[int, str]] | None = None):
-    """engine.assignment.visible_instance_filter, exactly, as a union of index lookups giving instance ids; None for
-    a master-role holder (who sees every instance).
-
-    Parts: instances of my agency and of the agencies it commissioned (a literal list, so the planner uses the
-    index), those I started, those holding a task assigned to me (any status: a task I completed stays assigned to
-    me), and those holding an unassigned task of a role I hold (any status). The rule's "not started by me" on the
-    last part is left out: instances I started are in the union anyway.
-    """
-    if viewer(session, user).master(session):
-        return None
-    pairs = _pairs(session, user) if pairs is None else pairs
-    agencies = _visible_agency_ids(session, user, pairs)
-    parts = [select(ProcessInstance.id).where(ProcessInstance.agency_id.in_(agencies)), _started_by(user.id),
-             select(HumanTask.instance_id).where(HumanTask.status.in_(ALL_STATUSES), HumanTask.assignee_id == user.id)]
-    branches = [and_(HumanTask.status.in_(ALL_STATUSES), HumanTask.agency_id == a, HumanTask.role == r,
-                     HumanTask.assignee_id.is_(None)) for a, r in sorted(pairs)]
-    if branches:
-        parts.append(select(HumanTask.instance_id).where(or_(*branches)))
-    return union_all(*parts)
-
-
-def visible_task_parts(session: Session, user: User, status: TaskStatus,
-                       pairs: set[tuple[int, str]] | None = None) -> list:
-    """Tasks of `status` in the instances I may see (engine.assignment.visible_instance_filter, exactly), on
-    human_task alone, as disjoint conditions (their OR is the set; the sum of their counts its count).
-
-    Most such tasks belong to instances of my agencies: with the instance's agency on the task row
-    (human_task.instance_agency_id) they are one range of ix_human_task_instance_agency_due, not one lookup per
-    instance, and counted from that index alone. The other instances I may see (those I started, those holding a
-    task of mine: see visible_instance_ids), only those outside my agencies, which are few, are looked up one by
-    one. PostgreSQL reads their ids once (`= ANY(ARRAY(...))`) so that the OR of both parts is one BitmapOr of
-    index scans; SQLite's OR optimisation does the same with `IN (...)`.
-    """
-    same_status = HumanTask.status == status
-    if viewer(session, user).master(session):
-        return [same_status]
-    pairs = _pairs(session, user) if pairs is None else pairs
-    agencies = _visible_agency_ids(session, user, pairs)
+def _other_instances(user: User, pairs, agencies: list[int]) -> Select:
+    """Ids of the instances outside my agencies that engine.assignment.visible_instance_filter lets me see (few):
+    those I started, those holding a task assigned to me (any status: a task I completed stays assigned to me), and
+    those holding an unassigned task of a role I hold (any status). The rule's "not started by me" on the last part
+    is left out: instances I started are in the union anyway."""
     elsewhere = HumanTask.instance_agency_id.not_in(agencies)
     parts = [select(ProcessInstance.id).where(ProcessInstance.started_by_id == user.id,
                                               ProcessInstance.agency_id.not_in(agencies)),
@@ -182,11 +148,45 @@ def visible_task_parts(session: Session, user: User, status: TaskStatus,
                      HumanTask.assignee_id.is_(None), elsewhere) for a, r in sorted(pairs)]
     if branches:
         parts.append(select(HumanTask.instance_id).where(or_(*branches)))
-    others = union_all(*parts)
+    return union_all(*parts)
+
+
+def _in_others(session: Session, column, others: Select):
+    """`column IN (others)`; PostgreSQL reads the ids once (`= ANY(ARRAY(...))`) so that an OR with it is one
+    BitmapOr of index scans (SQLite's OR optimisation does the same with `IN (...)`)."""
     if session.get_bind().dialect.name == "postgresql":
-        in_others = HumanTask.instance_id == func.any(func.array(others.scalar_subquery()))
-    else:
-        in_others = HumanTask.instance_id.in_(others)
+        return column == func.any(func.array(others.scalar_subquery()))
+    return column.in_(others)
+
+
+def visible_instance_parts(session: Session, user: User) -> list | None:
+    """engine.assignment.visible_instance_filter, exactly, as two disjoint conditions on process_instance: the
+    instances of my agency and of the agencies it commissioned (a literal list: one index range each), and the few
+    others I may see (_other_instances); None for a master-role holder (who sees every instance)."""
+    if viewer(session, user).master(session):
+        return None
+    pairs = _pairs(session, user)
+    agencies = _visible_agency_ids(session, user, pairs)
+    return [ProcessInstance.agency_id.in_(agencies),
+            _in_others(session, ProcessInstance.id, _other_instances(user, pairs, agencies))]
+
+
+def visible_task_parts(session: Session, user: User, status: TaskStatus,
+                       pairs: set[tuple[int, str]] | None = None) -> list:
+    """Tasks of `status` in the instances I may see (engine.assignment.visible_instance_filter, exactly), on
+    human_task alone, as disjoint conditions (their OR is the set; the sum of their counts its count).
+
+    Most such tasks belong to instances of my agencies: with the instance's agency on the task row
+    (human_task.instance_agency_id) they are one range of ix_human_task_instance_agency_due, not one lookup per
+    instance, and counted, filtered and ordered from that index alone. The other instances I may see
+    (_other_instances), only those outside my agencies, which are few, are looked up one by one.
+    """
+    same_status = HumanTask.status == status
+    if viewer(session, user).master(session):
+        return [same_status]
+    pairs = _pairs(session, user) if pairs is None else pairs
+    agencies = _visible_agency_ids(session, user, pairs)
+    in_others = _in_others(session, HumanTask.instance_id, _other_instances(user, pairs, agencies))
     # disjoint: the other instances' agencies are not mine (an instance's agency is on each of its tasks)
     return [and_(same_status, HumanTask.instance_agency_id.in_(agencies)), and_(same_status, in_others)]
 
@@ -254,14 +254,14 @@ DUE_ORDER = [(HumanTask.due_at.is_(None), False), (HumanTask.due_at, False), (Hu
              (HumanTask.id, False)]
 
 
-def keyed(condition, keys: list[tuple]) -> Select:
-    """The ids of the tasks matching `condition` with their sort keys (k0, k1, ...): narrow rows to order."""
-    return select(HumanTask.id, *[expression.label(f"k{i}") for i, (expression, _) in enumerate(keys)]).where(
+def keyed(condition, keys: list[tuple], id_column=HumanTask.id) -> Select:
+    """The ids of the rows (tasks) matching `condition` with their sort keys (k0, k1, ...): narrow rows to order."""
+    return select(id_column.label("id"), *[expression.label(f"k{i}") for i, (expression, _) in enumerate(keys)]).where(
         condition)
 
 
 def page_of(selects: list[Select], keys: list[tuple], limit: int, offset: int):
-    """One page of task ids (a subquery with `id`) cut from the union of `selects` (keyed, disjoint), ordered by
+    """One page of ids (a subquery with `id`) cut from the union of `selects` (keyed, disjoint), ordered by
     `keys`: the ordering and the offset work on narrow rows (id and sort keys, from an index alone where one covers
     them, as ix_human_task_instance_agency_due does for my agencies' instances), and only the page's rows are then
     read in full (join it to human_task and order by the same keys)."""
