@@ -99,7 +99,7 @@ def _started_by(user_id: int) -> Select:
 def _role_branches(pairs: set[tuple[int, str]]) -> list:
     """Unassigned ready tasks of a role I hold in its agency (callers add the separation of duties).
 
-    One (status, agency, role) equality per pair: each branch is an ix_human_task_inbox lookup, so OR-ed branches
+    One (status, agency, role) equality per pair: each branch is an ix_human_task_inbox_role lookup, so OR-ed branches
     read only these tasks (SQLite multi-index OR, PostgreSQL BitmapOr), never every ready task.
     """
     return [and_(HumanTask.status == TaskStatus.READY, HumanTask.agency_id == a, HumanTask.role == r,
