@@ -111,13 +111,15 @@ def _claimable(pairs: set[tuple[int, str]], user_id: int):
     return and_(or_(*branches), HumanTask.instance_id.not_in(_started_by(user_id))) if branches else false()
 
 
-def _mine(pairs: set[tuple[int, str]], user_id: int):
-    """Assigned to me or claimable by me: engine.assignment.my_task_filter, in index-friendly branches."""
-    assigned = and_(HumanTask.status == TaskStatus.READY, HumanTask.assignee_id == user_id)
-    not_mine = HumanTask.instance_id.not_in(_started_by(user_id))
-    # A flat OR of index lookups (each branch carrying its own separation-of-duties test): SQLite optimises
-    # only a top-level OR whose every term can use an index.
-    return or_(assigned, *[and_(branch, not_mine) for branch in _role_branches(pairs)])
+def _assigned(user_id: int):
+    return and_(HumanTask.status == TaskStatus.READY, HumanTask.assignee_id == user_id)
+
+
+def _mine(pairs: set[tuple[int, str]], user_id: int) -> list:
+    """Assigned to me or claimable by me (engine.assignment.my_task_filter) as two disjoint conditions (assigned /
+    unassigned), each read and counted from its own index: in one OR, SQLite counted the assigned branch from the
+    role index, reading every ready task."""
+    return [_assigned(user_id), _claimable(pairs, user_id)]
 
 
 ALL_STATUSES = tuple(TaskStatus)  # `status IN (every value)`: lets (status, ...) indexes serve any-status lookups
@@ -202,21 +204,21 @@ def task_list_parts(session: Session, user: User, scope: str, status: TaskStatus
     disjoint conditions, whose OR is the list."""
     if scope == "mine":
         if status == TaskStatus.READY:
-            return [_mine(_pairs(session, user), user.id)]
+            return _mine(_pairs(session, user), user.id)
         return [and_(HumanTask.status == status, HumanTask.completed_by_id == user.id)]
     return visible_task_parts(session, user, status)
 
 
 def _tab_condition(session: Session, user: User, tab: str, pairs: set[tuple[int, str]]):
     if tab == "assigned":
-        return and_(HumanTask.status == TaskStatus.READY, HumanTask.assignee_id == user.id)
+        return _assigned(user.id)
     if tab == "claimable":
         return _claimable(pairs, user.id)
     if tab == "completed":
         return and_(HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by_id == user.id)
     if tab == "all":
         return any_of(visible_task_parts(session, user, TaskStatus.READY, pairs))
-    return _mine(pairs, user.id)
+    return any_of(_mine(pairs, user.id))
 
 
 def _filtered(session: Session, query: Select, spec: InboxQuery) -> Select:
@@ -307,9 +309,12 @@ def tab_counts(session: Session, user: User, spec: InboxQuery, known: dict[str, 
 
 
 def _parts(session: Session, user: User, spec: InboxQuery, pairs: set[tuple[int, str]]) -> list:
-    """The tab as disjoint conditions (the "all" tab: visible_task_parts, each read from its own index)."""
+    """The tab as disjoint conditions, each read from its own index (to do: assigned and claimable; all:
+    visible_task_parts)."""
     if spec.tab == "all":
         return visible_task_parts(session, user, TaskStatus.READY, pairs)
+    if spec.tab == "todo":
+        return _mine(pairs, user.id)
     return [_tab_condition(session, user, spec.tab, pairs)]
 
 
