@@ -13,7 +13,15 @@ from engine.audit import events_of
 from engine.calendar import end_of_day, start_of_day
 from engine.models import Agency, AuditEvent, HumanTask, InstanceStatus, ProcessInstance, TaskStatus, User
 from engine.runtime import NotFound
-from web.inbox_queries import DUE_ORDER, keyed, order_by, page_of, task_list_parts, visible_instance_parts
+from web.inbox_queries import (
+    DUE_ORDER,
+    keyed,
+    my_tasks,
+    order_by,
+    page_of,
+    task_list_parts,
+    visible_instance_parts,
+)
 
 TASK_SCOPES = ("mine", "all")
 TASK_STATUSES = (TaskStatus.READY.value, TaskStatus.COMPLETED.value)
@@ -147,7 +155,11 @@ def list_tasks(session: Session, user: User, scope: str = "mine", status: str = 
     total = session.scalar(select(sum(counts[1:], counts[0])))
     if not total:
         return [], 0
-    # the page cut from narrow rows (id and sort keys), then only its rows read in full
+    # the page cut from narrow rows (id and sort keys), then only its rows read in full: the visible set's parts
+    # each from its own index, my ready tasks from one OR (web.inbox_queries.my_tasks)
+    if scope == "mine" and status == TaskStatus.READY.value:
+        mine = my_tasks(session, user)
+        parts = [and_(mine, HumanTask.process_id == process_id) if process_id else mine]
     ids = page_of([keyed(part, DUE_ORDER) for part in parts], DUE_ORDER, per_page, (max(page, 1) - 1) * per_page)
     rows = session.scalars(select(HumanTask).join(ids, HumanTask.id == ids.c.id).order_by(*order_by(DUE_ORDER)))
     return list(rows), int(total)
