@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, exists, func, select, true
+from sqlalchemy import Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session, defer
 
 from engine import clock
@@ -137,6 +137,17 @@ def instance_dicts(session: Session, instances: list[ProcessInstance]) -> list[d
     return [_instance_dict(i, ready[i.id], names, session) for i in instances]
 
 
+def _with_total(session: Session, query: Select, counts: list) -> tuple[list, int]:
+    """The page's rows (one entity each) and the list's total, the sum of `counts` (scalar subqueries, each from its
+    own index), in one statement: the total is an uncorrelated column, computed once (PostgreSQL: an InitPlan). A
+    page past the end has no row to carry it and is counted apart."""
+    total = sum(counts[1:], counts[0]).label("total")
+    rows = session.execute(query.add_columns(total)).all()
+    if rows:
+        return [row[0] for row in rows], int(rows[0][1])
+    return [], int(session.scalar(select(total)) or 0)
+
+
 def list_tasks(session: Session, user: User, scope: str = "mine", status: str = "ready",
                process_id: str | None = None, page: int = 1,
                per_page: int = 50) -> tuple[list[HumanTask], int]:
@@ -149,20 +160,17 @@ def list_tasks(session: Session, user: User, scope: str = "mine", status: str = 
     parts = task_list_parts(session, user, scope, TaskStatus(status))
     if process_id:
         parts = [and_(part, HumanTask.process_id == process_id) for part in parts]
-    # the sum of the disjoint parts' counts: each from its own index (the tasks of my agencies' instances from
-    # ix_human_task_instance_agency_due alone)
+    # the total: the sum of the disjoint parts' counts, each from its own index (the tasks of my agencies' instances
+    # from ix_human_task_instance_agency_due alone)
     counts = [select(func.count()).select_from(HumanTask).where(part).scalar_subquery() for part in parts]
-    total = session.scalar(select(sum(counts[1:], counts[0])))
-    if not total:
-        return [], 0
     # the page cut from narrow rows (id and sort keys), then only its rows read in full: the visible set's parts
     # each from its own index, my ready tasks from one OR (web.inbox_queries.my_tasks)
     if scope == "mine" and status == TaskStatus.READY.value:
         mine = my_tasks(session, user)
         parts = [and_(mine, HumanTask.process_id == process_id) if process_id else mine]
     ids = page_of([keyed(part, DUE_ORDER) for part in parts], DUE_ORDER, per_page, (max(page, 1) - 1) * per_page)
-    rows = session.scalars(select(HumanTask).join(ids, HumanTask.id == ids.c.id).order_by(*order_by(DUE_ORDER)))
-    return list(rows), int(total)
+    return _with_total(session, select(HumanTask).join(ids, HumanTask.id == ids.c.id).order_by(*order_by(DUE_ORDER)),
+                       counts)
 
 
 INSTANCE_ORDER = [(ProcessInstance.started_at, True), (ProcessInstance.id, True)]  # newest first
@@ -197,14 +205,10 @@ def list_instances(session: Session, user: User, process_id: str | None = None, 
                                       HumanTask.status == TaskStatus.READY, HumanTask.due_at < clock.now()))
     parts = [and_(part, *filters) for part in visible_instance_parts(session, user) or [true()]]
     counts = [select(func.count()).select_from(ProcessInstance).where(part).scalar_subquery() for part in parts]
-    total = session.scalar(select(sum(counts[1:], counts[0])))
-    if not total:
-        return [], 0
     ids = page_of([keyed(part, INSTANCE_ORDER, ProcessInstance.id) for part in parts], INSTANCE_ORDER, per_page,
                   (max(page, 1) - 1) * per_page)
-    rows = session.scalars(select(ProcessInstance).options(defer(ProcessInstance.state_json))
-                           .join(ids, ProcessInstance.id == ids.c.id).order_by(*order_by(INSTANCE_ORDER)))
-    return list(rows), int(total)
+    return _with_total(session, select(ProcessInstance).options(defer(ProcessInstance.state_json))
+                       .join(ids, ProcessInstance.id == ids.c.id).order_by(*order_by(INSTANCE_ORDER)), counts)
 
 
 def visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:
