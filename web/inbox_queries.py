@@ -303,20 +303,16 @@ def _count(session: Session, user: User, spec: InboxQuery, pairs: set[tuple[int,
     return sum(counts[1:], counts[0])
 
 
-def tab_counts(session: Session, user: User, spec: InboxQuery, known: dict[str, int] | None = None) -> dict[str, int]:
-    """How many tasks each tab holds with the current filters (`todo` = assigned + claimable); `known`: counts
-    already read (the current tab's, with its page).
+def tab_counts(session: Session, user: User, spec: InboxQuery) -> dict[str, int]:
+    """How many tasks each tab holds with the current filters (`todo` = assigned + claimable).
 
     One statement of scalar subqueries (one round trip; each keeps its own index plan, where one scan with
     `count(*) FILTER (WHERE ...)` per tab would read the union of the four sets)."""
     pairs = _pairs(session, user)
-    result = dict(known or {})
-    tabs = [tab for tab in COUNTED_TABS if tab not in result]
-    if tabs:
-        # count(*), not count(id): PostgreSQL may then answer from the index alone
-        counts = [_count(session, user, replace(spec, tab=tab), pairs).label(tab) for tab in tabs]
-        row = session.execute(select(*counts)).one()
-        result.update({tab: int(value or 0) for tab, value in zip(tabs, row, strict=True)})
+    # count(*), not count(id): PostgreSQL may then answer from the index alone
+    counts = [_count(session, user, replace(spec, tab=tab), pairs).label(tab) for tab in COUNTED_TABS]
+    row = session.execute(select(*counts)).one()
+    result = {tab: int(value or 0) for tab, value in zip(COUNTED_TABS, row, strict=True)}
     result["todo"] = result["assigned"] + result["claimable"]
     return result
 
