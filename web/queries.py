@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session, defer
 
 from engine import clock
@@ -13,7 +13,15 @@ from engine.audit import events_of
 from engine.calendar import end_of_day, start_of_day
 from engine.models import Agency, AuditEvent, HumanTask, InstanceStatus, ProcessInstance, TaskStatus, User
 from engine.runtime import NotFound
-from web.inbox_queries import any_of, task_list_parts, visible_instance_ids
+from web.inbox_queries import (
+    DUE_ORDER,
+    keyed,
+    my_tasks,
+    order_by,
+    page_of,
+    task_list_parts,
+    visible_instance_parts,
+)
 
 TASK_SCOPES = ("mine", "all")
 TASK_STATUSES = (TaskStatus.READY.value, TaskStatus.COMPLETED.value)
@@ -129,31 +137,15 @@ def instance_dicts(session: Session, instances: list[ProcessInstance]) -> list[d
     return [_instance_dict(i, ready[i.id], names, session) for i in instances]
 
 
-def one_statement_paging(session: Session) -> bool:
-    """Whether a page over the visible-instance rule carries its total (`count(*) OVER ()`, the rule's set read
-    once): on PostgreSQL. SQLite materialises the window over full rows and is faster with a separate count, as is
-    any set whose count an index answers alone (bench/results.md, 2026-11-30)."""
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _page(session: Session, query: Select, page: int, per_page: int, one_statement: bool = False) -> tuple[list, int]:
-    """One page of the query's rows and the total; with `one_statement`, both from one statement (a page past the
-    end has no row to carry the total, so only then is it counted apart)."""
-    offset = (max(page, 1) - 1) * per_page
-    if one_statement:
-        rows = session.execute(query.add_columns(func.count().over()).limit(per_page).offset(offset)).all()
-        if rows:
-            return [row[0] for row in rows], int(rows[0][1])
-        if offset == 0:
-            return [], 0
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    return list(session.scalars(query.limit(per_page).offset(offset))) if total else [], int(total or 0)
-
-
-def _where_visible(session: Session, query: Select, user: User) -> Select:
-    """Instances the user may see (engine.assignment.visible_instance_filter as a union of index lookups)."""
-    ids = visible_instance_ids(session, user)
-    return query if ids is None else query.where(ProcessInstance.id.in_(ids))
+def _with_total(session: Session, query: Select, counts: list) -> tuple[list, int]:
+    """The page's rows (one entity each) and the list's total, the sum of `counts` (scalar subqueries, each from its
+    own index), in one statement: the total is an uncorrelated column, computed once (PostgreSQL: an InitPlan). A
+    page past the end has no row to carry it and is counted apart."""
+    total = sum(counts[1:], counts[0]).label("total")
+    rows = session.execute(query.add_columns(total)).all()
+    if rows:
+        return [row[0] for row in rows], int(rows[0][1])
+    return [], int(session.scalar(select(total)) or 0)
 
 
 def list_tasks(session: Session, user: User, scope: str = "mine", status: str = "ready",
@@ -168,17 +160,20 @@ def list_tasks(session: Session, user: User, scope: str = "mine", status: str = 
     parts = task_list_parts(session, user, scope, TaskStatus(status))
     if process_id:
         parts = [and_(part, HumanTask.process_id == process_id) for part in parts]
-    condition = any_of(parts)
-    query = (select(HumanTask).where(condition)
-             .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id))
-    if scope == "all" and one_statement_paging(session):
-        return _page(session, query, page, per_page, one_statement=True)
-    # the sum of the disjoint parts' counts: each from its own index (the tasks of my agencies' instances from
-    # ix_human_task_instance_agency alone)
+    # the total: the sum of the disjoint parts' counts, each from its own index (the tasks of my agencies' instances
+    # from ix_human_task_instance_agency_due alone)
     counts = [select(func.count()).select_from(HumanTask).where(part).scalar_subquery() for part in parts]
-    total = session.scalar(select(sum(counts[1:], counts[0])))
-    rows = session.scalars(query.limit(per_page).offset((max(page, 1) - 1) * per_page)).all() if total else []
-    return list(rows), int(total or 0)
+    # the page cut from narrow rows (id and sort keys), then only its rows read in full: the visible set's parts
+    # each from its own index, my ready tasks from one OR (web.inbox_queries.my_tasks)
+    if scope == "mine" and status == TaskStatus.READY.value:
+        mine = my_tasks(session, user)
+        parts = [and_(mine, HumanTask.process_id == process_id) if process_id else mine]
+    ids = page_of([keyed(part, DUE_ORDER) for part in parts], DUE_ORDER, per_page, (max(page, 1) - 1) * per_page)
+    return _with_total(session, select(HumanTask).join(ids, HumanTask.id == ids.c.id).order_by(*order_by(DUE_ORDER)),
+                       counts)
+
+
+INSTANCE_ORDER = [(ProcessInstance.started_at, True), (ProcessInstance.id, True)]  # newest first
 
 
 def list_instances(session: Session, user: User, process_id: str | None = None, agency: str | None = None,
@@ -186,27 +181,34 @@ def list_instances(session: Session, user: User, process_id: str | None = None, 
                    started: tuple[dt.date | None, dt.date | None] = (None, None),
                    overdue: bool = False) -> tuple[list[ProcessInstance], int]:
     """Instances I may see, newest first; an agency I may not see simply gives nothing. `started` = (first
-    day, last day) of the start date in the local zone, either end open; `overdue` = a ready task past due."""
+    day, last day) of the start date in the local zone, either end open; `overdue` = a ready task past due.
+
+    The visible-instance rule's disjoint parts (web.inbox_queries.visible_instance_parts) are counted apart and the
+    page is cut from narrow rows (id, start time: ix_process_instance_agency_status_started for my agencies'
+    instances), then only its rows are read, without the stored workflow state (large, never needed to list)."""
     if status and status not in INSTANCE_STATUSES:
         raise ValueError(f"status must be one of {INSTANCE_STATUSES}")
-    # the stored workflow state (large) is never needed to list instances
-    query = _where_visible(session, select(ProcessInstance).options(defer(ProcessInstance.state)), user)
+    filters = []
     if process_id:
-        query = query.where(ProcessInstance.process_id == process_id)
+        filters.append(ProcessInstance.process_id == process_id)
     if agency:
-        query = query.join(Agency, Agency.id == ProcessInstance.agency_id).where(
-            Agency.code == agency.upper())
+        filters.append(ProcessInstance.agency_id == select(Agency.id).where(Agency.code == agency.upper())
+                       .scalar_subquery())
     if status:
-        query = query.where(ProcessInstance.status == InstanceStatus(status))
+        filters.append(ProcessInstance.status == InstanceStatus(status))
     if started[0]:
-        query = query.where(ProcessInstance.started_at >= start_of_day(started[0]))
+        filters.append(ProcessInstance.started_at >= start_of_day(started[0]))
     if started[1]:
-        query = query.where(ProcessInstance.started_at <= end_of_day(started[1]))
+        filters.append(ProcessInstance.started_at <= end_of_day(started[1]))
     if overdue:
-        query = query.where(exists().where(HumanTask.instance_id == ProcessInstance.id,
-                                           HumanTask.status == TaskStatus.READY, HumanTask.due_at < clock.now()))
-    query = query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
-    return _page(session, query, page, per_page, one_statement_paging(session))
+        filters.append(exists().where(HumanTask.instance_id == ProcessInstance.id,
+                                      HumanTask.status == TaskStatus.READY, HumanTask.due_at < clock.now()))
+    parts = [and_(part, *filters) for part in visible_instance_parts(session, user) or [true()]]
+    counts = [select(func.count()).select_from(ProcessInstance).where(part).scalar_subquery() for part in parts]
+    ids = page_of([keyed(part, INSTANCE_ORDER, ProcessInstance.id) for part in parts], INSTANCE_ORDER, per_page,
+                  (max(page, 1) - 1) * per_page)
+    return _with_total(session, select(ProcessInstance).options(defer(ProcessInstance.state))
+                       .join(ids, ProcessInstance.id == ids.c.id).order_by(*order_by(INSTANCE_ORDER)), counts)
 
 
 def visible_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:

@@ -31,11 +31,18 @@ class HumanTask(Base):
     __tablename__ = "human_task"
     __table_args__ = (
         UniqueConstraint("instance_id", "task_guid"),
-        Index("ix_human_task_inbox", "status", "agency_id", "role"),
-        Index("ix_human_task_assignee", "status", "assignee_id"),
+        # The inbox's lookups (a role's unassigned tasks in an agency; my tasks) with the columns that the
+        # separation of duties and the visible-instance rule test (instance, instance's agency): answered from the
+        # index alone, never the task rows (0008d)
+        Index("ix_human_task_inbox_role", "status", "agency_id", "role", "assignee_id", "instance_agency_id",
+              "instance_id"),
+        Index("ix_human_task_inbox_assignee", "status", "assignee_id", "instance_agency_id", "instance_id"),
         Index("ix_human_task_completed_by", "completed_by_id", "status"),
         Index("ix_human_task_instance_status", "instance_id", "status"),
-        Index("ix_human_task_instance_agency", "status", "instance_agency_id"),
+        # The "all" tab and the REST lists over my agencies' instances: one range per agency, filtered (due date,
+        # priority, process) and ordered (due date, creation, id) from the index alone, never the task rows.
+        Index("ix_human_task_instance_agency_due", "status", "instance_agency_id", "due_at", "created_at", "id",
+              "priority", "process_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

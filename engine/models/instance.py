@@ -29,8 +29,9 @@ class ProcessInstance(Base):
 
     __tablename__ = "process_instance"
     __table_args__ = (
-        # `id` last: the visible-instance rule reads an agency's instance ids from the index alone (0008b)
-        Index("ix_process_instance_agency_status_id", "agency_id", "status", "id"),
+        # The instance list over my agencies' instances: counted, filtered by status and ordered newest first from
+        # the index alone (0008d; it was (agency_id, status, id), 0008b)
+        Index("ix_process_instance_agency_status_started", "agency_id", "status", "started_at", "id"),
         Index("ix_process_instance_next_due", "next_due_at"),
         Index("ix_process_instance_started_by", "started_by_id"),
     )

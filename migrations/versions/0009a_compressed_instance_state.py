@@ -6,7 +6,7 @@ A workflow's JSON repeats the same keys, ids and values in every task; compresse
 migration's transaction: an interrupted upgrade leaves the old column as it was.
 
 Revision ID: 0009a
-Revises: 0008c
+Revises: 0008d
 Create Date: 2026-11-30
 """
 import zlib
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009a"
-down_revision = "0008c"
+down_revision = "0008d"
 branch_labels = None
 depends_on = None
 

@@ -90,7 +90,7 @@ def test_0009a_compresses_existing_states_and_back_without_losing_one(empty_db):
     iid = runtime.start_instance(database, "user_account_application", staff)
     with database.sessions() as session:
         text_before = state_text(session.get(ProcessInstance, iid).state)
-    _alembic(database, "downgrade", "0008c")
+    _alembic(database, "downgrade", "0008d")
     with database.engine.connect() as conn:
         stored = conn.execute(text("SELECT state_json FROM process_instance WHERE id = :i"), {"i": iid}).scalar()
     assert stored == text_before and '"tasks"' in stored
