@@ -120,15 +120,20 @@ def round_statements(is_pg: bool) -> list[str]:
         pick = pick.replace("JOIN rc_best_entry e", f"JOIN ({best_entry}) e").format(best_log=f"({best_log})",
                                                                                    tie="log_id")
         return [_keyed(pick, is_pg)]
-    # SQLite: each entry's best kept by an upsert into a rowid-keyed table (cheaper than sorting a million
-    # candidates for a GROUP BY), and the per-log best streamed from rc_cand's (log, entry) order straight into
-    # the pick, a rowid lookup, without a table of its own. The entry's choice is by the log id (tie_id, constant
-    # per log key: SQLite takes it from the group's rows), not by the key.
-    best_log = best_log.replace(" AS k ", " AS k, tie_id ")
-    return ["CREATE TEMP TABLE rc_best_entry (entry_id INTEGER PRIMARY KEY, k INTEGER NOT NULL, "
-            "entry_ts INTEGER NOT NULL)",
-            "INSERT INTO rc_best_entry SELECT entry_id, rank + tie_id, entry_ts FROM rc_cand WHERE 1 "
-            "ON CONFLICT (entry_id) DO UPDATE SET k = MIN(k, excluded.k)",
+    # SQLite: each entry's best kept by an upsert (cheaper than sorting a million candidates for a GROUP BY), keyed
+    # by the entry's window start before its id: candidates come in log time order, and their entries' window
+    # starts lie within the tolerance of it, so the upserts (and the pick's lookups) stay in a narrow band of the
+    # b-tree instead of jumping over all of it. The per-log best streams from rc_cand's (log, entry) order into the
+    # pick without a table of its own (CROSS JOIN: a co-routine, not a materialized subquery); the best row's
+    # entry_ts comes with MIN (SQLite takes a bare column from the row holding the minimum). The entry's choice is
+    # by the log id (tie_id, constant per log key), not by the key.
+    best_log = best_log.replace(" AS k ", " AS k, tie_id, entry_ts ")
+    pick = pick.replace("JOIN rc_best_entry e ON e.entry_id", "CROSS JOIN rc_best_entry e ON e.entry_ts = b.entry_ts "
+                        "AND e.entry_id").replace(f"e.{ENTRY_TS} FROM", f"b.{ENTRY_TS} FROM")
+    return ["CREATE TEMP TABLE rc_best_entry (entry_ts INTEGER NOT NULL, entry_id INTEGER NOT NULL, "
+            "k INTEGER NOT NULL, PRIMARY KEY (entry_ts, entry_id)) WITHOUT ROWID",
+            "INSERT INTO rc_best_entry SELECT entry_ts, entry_id, rank + tie_id FROM rc_cand WHERE 1 "
+            "ON CONFLICT (entry_ts, entry_id) DO UPDATE SET k = MIN(k, excluded.k)",
             _keyed(pick.format(best_log=f"({best_log})", tie="tie_id"), is_pg)]
 
 
