@@ -27,6 +27,7 @@ from workflows.models_records import ReconciliationRun
 from workflows.query_explanation import open_explanations
 from workflows.reconcile_context import Period, load_context
 from workflows.reconcile_sql import (
+    CANDIDATE_COUNT,
     ENTRY_TOTAL,
     FINDINGS,
     LOG_TOTAL,
@@ -104,9 +105,9 @@ def reconcile(session: Session, agency: Agency, period_label: str,
               "hi": period.end_ts + tol, "tol": tol, "span": tol + 86400, "f": False,
               "workdays": context.working_days or [-1], "offset": context.offset, "opens": context.opens,
               "closes": context.closes}
-    _match(session, params, is_pg)
-    _exec(session, result_rows(is_pg))
-    result = _count(session, agency, period, params, is_pg)
+    fast = _match(session, params, is_pg)
+    _exec(session, result_rows(is_pg, fast))
+    result = _count(session, agency, period, params, is_pg, fast)
     if persist:
         result.run_id = _persist(session, agency, period, tol, result, actor)
     _drop_temp(session)
@@ -156,8 +157,9 @@ def _drop_temp(session: Session) -> None:
         session.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
-def _match(session: Session, params: dict, is_pg: bool) -> None:
-    """Candidates, then rounds of mutual-best pairing until no candidate is left (each round pairs at least one)."""
+def _match(session: Session, params: dict, is_pg: bool) -> bool:
+    """Candidates, then rounds of mutual-best pairing until no candidate is left (each round pairs at least one);
+    whether the first round paired every candidate (none was contested)."""
     _run(session, log_rows(is_pg) + candidates(is_pg), params, is_pg, "rc_log", "rc_cand")
     if is_pg:  # hash joins: no index to maintain on a million inserted pairs
         _exec(session, "CREATE TEMP TABLE rc_match (log_id BIGINT NOT NULL, entry_id BIGINT NOT NULL, "
@@ -165,9 +167,10 @@ def _match(session: Session, params: dict, is_pg: bool) -> None:
     else:  # nested loops: INTEGER PRIMARY KEY is the rowid itself, one lookup per probe
         _exec(session, "CREATE TEMP TABLE rc_match (log_id INTEGER PRIMARY KEY, entry_id BIGINT NOT NULL, "
                        "other INTEGER NOT NULL, entry_ts BIGINT NOT NULL)")
-    _rounds(session, is_pg)
+    fast = _rounds(session, is_pg)
     if not is_pg:  # for the anti-join of the month's entries
         _index_pairs_by_entry(session)
+    return fast
 
 
 def _index_pairs_by_entry(session: Session) -> None:
@@ -182,25 +185,27 @@ def _run(session: Session, statements: list[str], params: dict, is_pg: bool, *an
         _exec(session, f"ANALYZE {name}")
 
 
-def _rounds(session: Session, is_pg: bool) -> None:
-    remaining = session.execute(text("SELECT COUNT(*) FROM rc_cand")).scalar()
+def _rounds(session: Session, is_pg: bool) -> bool:
+    remaining = session.execute(text(CANDIDATE_COUNT)).scalar()
     *best, pick = round_statements(is_pg)
-    for _ in range(MAX_ROUNDS):
+    for round_number in range(MAX_ROUNDS):
         if not remaining:
-            return
+            return round_number == 0
         _run(session, best, {}, is_pg)
         paired = session.execute(text(pick)).rowcount
         _run(session, [f"DROP TABLE {name}" for name in round_tables(is_pg)], {}, is_pg, "rc_match")
         if paired == remaining:  # every candidate was a pair: none is left
-            return
+            return round_number == 0
         if not is_pg:  # for the next round's anti-join
             _index_pairs_by_entry(session)
         _run(session, rest(is_pg), {}, is_pg, "rc_cand_next")
         _run(session, ["DROP TABLE rc_cand", "ALTER TABLE rc_cand_next RENAME TO rc_cand"], {}, is_pg)
         remaining = session.execute(text("SELECT COUNT(*) FROM rc_cand")).scalar()
+    return False
 
 
-def _count(session: Session, agency: Agency, period: Period, params: dict, is_pg: bool) -> Reconciliation:
+def _count(session: Session, agency: Agency, period: Period, params: dict, is_pg: bool,
+           fast: bool) -> Reconciliation:
     counts = dict.fromkeys(FINDING_TYPES, 0)
     total = int(session.execute(text(LOG_TOTAL)).scalar())
     row = session.execute(text(RESULT_COUNTS)).one()
@@ -208,7 +213,7 @@ def _count(session: Session, agency: Agency, period: Period, params: dict, is_pg
         counts[key] = int(value or 0)
     counts["matched"] = total - counts["querier_mismatch"] - counts["logged_not_registered"]
     entries = int(session.execute(text(ENTRY_TOTAL), params).scalar())
-    session.execute(text(entry_rows(is_pg)), params)
+    session.execute(text(entry_rows(is_pg, fast)), params)
     counts["registered_not_logged"] = int(session.execute(text("SELECT COUNT(*) FROM rc_entry")).scalar())
     return Reconciliation(agency.code, period.label, counts, total, entries)
 

@@ -98,9 +98,45 @@ CROSS JOIN register_entry r
 """
 
 
+# PostgreSQL hashes the register for the pairing by case; a FULL JOIN also keeps the log records and the entries
+# that found no candidate, each as a one-sided row (entry_id or log_id NULL); every row carries the log record's
+# flags and whether the entry is of the month (marks). When the first round pairs every candidate (the common case:
+# a log record and an entry that are each other's only candidate), the findings are then read from rc_cand
+# alone, without anti-joining a million pairs against the log records and the month's entries (FAST_RESULT,
+# FAST_ENTRIES). Entries without a candidate by case may still have one by subject (BY_SUBJECT rows).
+_PG_ENTRIES = """
+(SELECT id, case_number, subject_id, querier, window_start_ts, window_end_ts FROM register_entry
+ WHERE agency_id = :a AND withdrawn = :f AND id NOT IN (SELECT entry_id FROM rc_corrected)
+   AND window_start_ts >= :lo - :span AND window_start_ts <= :hi + :tol) r
+"""
+# One integer of marks per row, to keep rc_cand narrow: the log record's flags, then the entry's and the branch's.
+OUTSIDE_SCOPE, UNAUTHORIZED, OFF_HOURS, IN_PERIOD, MONTH_ENTRY, BY_SUBJECT = 1, 2, 4, 8, 16, 32
+_PG_COLUMNS = _CANDIDATE_COLUMNS.replace("\nFROM rc_log l", f""",
+       COALESCE(l.outside_scope * {OUTSIDE_SCOPE} + l.unauthorized * {UNAUTHORIZED} + l.off_hours * {OFF_HOURS}
+                + l.in_period * {IN_PERIOD}, 0)
+       + CASE WHEN r.window_start_ts >= :p0 AND r.window_start_ts < :p1 THEN {MONTH_ENTRY} ELSE 0 END""")
+_PG_CANDIDATES = f"""
+{_PG_COLUMNS} AS marks
+FROM (SELECT * FROM rc_log WHERE case_number <> '') l
+FULL JOIN {_PG_ENTRIES}
+  ON r.case_number = l.case_number AND r.window_end_ts >= l.ts - :tol
+ AND r.window_start_ts >= l.ts - :span AND r.window_start_ts <= l.ts + :tol
+ AND (r.subject_id = '' OR r.subject_id = l.subject_id)
+UNION ALL
+{_PG_COLUMNS} + {BY_SUBJECT} AS marks
+FROM (SELECT * FROM rc_log WHERE case_number = '') l
+LEFT JOIN register_entry r
+  ON r.agency_id = :a AND r.subject_id = l.subject_id
+ AND r.window_start_ts >= l.ts - :span AND r.window_start_ts <= l.ts + :tol
+ AND r.window_end_ts >= l.ts - :tol AND r.withdrawn = :f AND r.id NOT IN (SELECT entry_id FROM rc_corrected)
+"""
+BOTH_SIDES = "log_id IS NOT NULL AND entry_id IS NOT NULL"  # a candidate, not a one-sided row (PostgreSQL)
+CANDIDATE_COUNT = f"SELECT COUNT(*) FROM rc_cand WHERE {BOTH_SIDES}"
+
+
 def candidates(is_pg: bool) -> list[str]:
     """Statements that fill rc_cand: every (log record, register entry) pair that may match, with its rank."""
-    return _create("rc_cand", _CANDIDATES, is_pg, _SQLITE_CAND)
+    return _create("rc_cand", _PG_CANDIDATES if is_pg else _CANDIDATES, is_pg, _SQLITE_CAND)
 
 
 _ID_OF = "({k} - ({k} / {bits}) * {bits})"  # the low bits of a packed key (a portable modulo)
@@ -116,7 +152,8 @@ def round_statements(is_pg: bool) -> list[str]:
     pick = (f"INSERT INTO rc_match SELECT b.log_id, {log_pick}, b.k / {OTHER_BIT}, e.{ENTRY_TS} FROM {{best_log}} b "
             f"JOIN rc_best_entry e ON e.entry_id = {log_pick} AND {entry_pick} = b.{{tie}}")
     if is_pg:  # PostgreSQL hashes both groupings and joins them in one statement, no table written between
-        best_entry = "SELECT entry_id, MIN(rank + log_id) AS k FROM rc_cand GROUP BY entry_id"
+        best_entry = f"SELECT entry_id, MIN(rank + log_id) AS k FROM rc_cand WHERE {BOTH_SIDES} GROUP BY entry_id"
+        best_log = best_log.replace("GROUP BY", f"WHERE {BOTH_SIDES} GROUP BY")
         pick = pick.replace("JOIN rc_best_entry e", f"JOIN ({best_entry}) e").format(best_log=f"({best_log})",
                                                                                    tie="log_id")
         return [_keyed(pick, is_pg)]
@@ -144,7 +181,8 @@ def round_tables(is_pg: bool) -> list[str]:
 
 _REST = f"""
 SELECT c.log_id, c.entry_id, c.rank, c.{ENTRY_TS}, c.{TIE_ID} FROM rc_cand c
-WHERE NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.log_id = c.log_id)
+WHERE c.log_id IS NOT NULL AND c.entry_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.log_id = c.log_id)
   AND NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.entry_id = c.entry_id AND m.{ENTRY_TS} = c.entry_ts)
 """
 
@@ -167,9 +205,29 @@ WHERE l.in_period = 1 AND (m.log_id IS NULL OR m.other <> 0 OR l.off_hours = 1 O
 """
 
 
-def result_rows(is_pg: bool) -> str:
+# PostgreSQL, when the first round paired every candidate: each log record has one row in rc_cand, its pair's or
+# a one-sided one, with its flags (see _PG_CANDIDATES); an entry is unpaired when it had no candidate at all.
+_FAST_RESULT = f"""
+SELECT c.log_id AS log_id, (SELECT q.account FROM query_log_record q WHERE q.id = c.log_id) AS account,
+  c.entry_id AS entry_id, CASE WHEN c.entry_id IS NULL THEN 'logged_not_registered' WHEN c.rank < {OTHER_BIT}
+                               THEN 'matched' ELSE 'querier_mismatch' END AS cls,
+  SIGN(c.marks & {OFF_HOURS}) AS off_hours, SIGN(c.marks & {UNAUTHORIZED}) AS unauthorized,
+  SIGN(c.marks & {OUTSIDE_SCOPE}) AS outside_scope
+FROM rc_cand c
+WHERE c.log_id IS NOT NULL AND c.marks & {IN_PERIOD} <> 0
+  AND (c.entry_id IS NULL OR c.rank >= {OTHER_BIT} OR c.marks & {OFF_HOURS | UNAUTHORIZED | OUTSIDE_SCOPE} <> 0)
+"""
+FAST_ENTRIES = f"""
+CREATE TEMP TABLE rc_entry AS SELECT c.entry_id AS entry_id FROM rc_cand c
+WHERE c.log_id IS NULL AND c.marks & {MONTH_ENTRY} <> 0
+  AND NOT EXISTS (SELECT 1 FROM rc_cand s WHERE s.marks & {BY_SUBJECT} <> 0 AND s.log_id IS NOT NULL
+                  AND s.entry_id = c.entry_id)
+"""
+
+
+def result_rows(is_pg: bool, fast: bool = False) -> str:
     """The statement that fills rc_result: the month's log records with a finding, their class and R6.3 flags."""
-    return _create("rc_result", _RESULT, is_pg)[0]
+    return _create("rc_result", _FAST_RESULT if is_pg and fast else _RESULT, is_pg)[0]
 
 
 # Counts: the month's log records (rc_log alone); every other class and every flag is in rc_result.
@@ -205,6 +263,6 @@ CREATE TEMP TABLE rc_entry AS SELECT r.id AS entry_id {_MONTH_ENTRIES}
 """
 
 
-def entry_rows(is_pg: bool) -> str:
+def entry_rows(is_pg: bool, fast: bool = False) -> str:
     """The statement that fills rc_entry with the month's effective entries left unpaired."""
-    return _keyed(_ENTRY_ROWS, is_pg)
+    return FAST_ENTRIES if is_pg and fast else _keyed(_ENTRY_ROWS, is_pg)
