@@ -207,12 +207,13 @@ WHERE l.in_period = 1 AND (m.log_id IS NULL OR m.other <> 0 OR l.off_hours = 1 O
 
 # PostgreSQL, when the first round paired every candidate: each log record has one row in rc_cand, its pair's or
 # a one-sided one, with its flags (see _PG_CANDIDATES); an entry is unpaired when it had no candidate at all.
+_MARK = "CASE WHEN c.marks & {bit} <> 0 THEN 1 ELSE 0 END"  # an integer, as in rc_log (the same column types)
 _FAST_RESULT = f"""
 SELECT c.log_id AS log_id, (SELECT q.account FROM query_log_record q WHERE q.id = c.log_id) AS account,
   c.entry_id AS entry_id, CASE WHEN c.entry_id IS NULL THEN 'logged_not_registered' WHEN c.rank < {OTHER_BIT}
                                THEN 'matched' ELSE 'querier_mismatch' END AS cls,
-  SIGN(c.marks & {OFF_HOURS}) AS off_hours, SIGN(c.marks & {UNAUTHORIZED}) AS unauthorized,
-  SIGN(c.marks & {OUTSIDE_SCOPE}) AS outside_scope
+  {_MARK.format(bit=OFF_HOURS)} AS off_hours, {_MARK.format(bit=UNAUTHORIZED)} AS unauthorized,
+  {_MARK.format(bit=OUTSIDE_SCOPE)} AS outside_scope
 FROM rc_cand c
 WHERE c.log_id IS NOT NULL AND c.marks & {IN_PERIOD} <> 0
   AND (c.entry_id IS NULL OR c.rank >= {OTHER_BIT} OR c.marks & {OFF_HOURS | UNAUTHORIZED | OUTSIDE_SCOPE} <> 0)
