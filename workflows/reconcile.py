@@ -168,7 +168,7 @@ def _match(session: Session, params: dict, is_pg: bool) -> bool:
         _exec(session, "CREATE TEMP TABLE rc_match (log_id INTEGER PRIMARY KEY, entry_id BIGINT NOT NULL, "
                        "other INTEGER NOT NULL, entry_ts BIGINT NOT NULL)")
     fast = _rounds(session, is_pg)
-    if not is_pg:  # for the anti-join of the month's entries
+    if not is_pg and not fast:  # for the anti-join of the month's entries
         _index_pairs_by_entry(session)
     return fast
 
@@ -186,16 +186,20 @@ def _run(session: Session, statements: list[str], params: dict, is_pg: bool, *an
 
 
 def _rounds(session: Session, is_pg: bool) -> bool:
+    """The pairing rounds; whether there was at most one: the first round paired every candidate (or there was
+    none), so a log record or entry is unpaired exactly when it had no candidate (the fast path of the findings;
+    SQLite keeps that round's rc_best_entry, every entry with a candidate)."""
     remaining = session.execute(text(CANDIDATE_COUNT)).scalar()
     *best, pick = round_statements(is_pg)
     for round_number in range(MAX_ROUNDS):
+        _run(session, best, {}, is_pg)
         if not remaining:
             return round_number == 0
-        _run(session, best, {}, is_pg)
         paired = session.execute(text(pick)).rowcount
-        _run(session, [f"DROP TABLE {name}" for name in round_tables(is_pg)], {}, is_pg, "rc_match")
+        _run(session, [], {}, is_pg, "rc_match")
         if paired == remaining:  # every candidate was a pair: none is left
             return round_number == 0
+        _run(session, [f"DROP TABLE {name}" for name in round_tables(is_pg)], {}, is_pg)
         if not is_pg:  # for the next round's anti-join
             _index_pairs_by_entry(session)
         _run(session, rest(is_pg), {}, is_pg, "rc_cand_next")

@@ -264,6 +264,16 @@ CREATE TEMP TABLE rc_entry AS SELECT r.id AS entry_id {_MONTH_ENTRIES}
 """
 
 
+# SQLite, when the first round paired every candidate: the entries without one, those absent from that round's
+# rc_best_entry (probed in the same (window start, id) order as the period index reads them).
+_SQLITE_FAST_ENTRIES = f"""
+CREATE TEMP TABLE rc_entry AS SELECT r.id AS entry_id {_MONTH_ENTRIES}
+  AND NOT EXISTS (SELECT 1 FROM rc_best_entry b WHERE b.entry_ts = r.window_start_ts AND b.entry_id = r.id)
+"""
+
+
 def entry_rows(is_pg: bool, fast: bool = False) -> str:
     """The statement that fills rc_entry with the month's effective entries left unpaired."""
-    return FAST_ENTRIES if is_pg and fast else _keyed(_ENTRY_ROWS, is_pg)
+    if fast:
+        return FAST_ENTRIES if is_pg else _SQLITE_FAST_ENTRIES
+    return _keyed(_ENTRY_ROWS, is_pg)
