@@ -39,6 +39,7 @@ from workflows.reconcile_sql import (
     result_rows,
     round_statements,
     round_tables,
+    uncontested,
 )
 
 CLASSES = ("matched", "logged_not_registered", "querier_mismatch", "registered_not_logged")
@@ -186,25 +187,29 @@ def _run(session: Session, statements: list[str], params: dict, is_pg: bool, *an
 
 
 def _rounds(session: Session, is_pg: bool) -> bool:
-    """The pairing rounds; whether there was at most one: the first round paired every candidate (or there was
-    none), so a log record or entry is unpaired exactly when it had no candidate (the fast path of the findings;
-    SQLite keeps that round's rc_best_entry, every entry with a candidate)."""
+    """The pairing rounds; whether none was needed: every log record and entry had at most one candidate (the
+    common case, and the fast path of the findings: each candidate is a pair, and a log record or entry is
+    unpaired exactly when it had none; SQLite keeps rc_best_entry, every entry with a candidate)."""
     remaining = session.execute(text(CANDIDATE_COUNT)).scalar()
     *best, pick = round_statements(is_pg)
+    _run(session, best, {}, is_pg)
+    if session.execute(text(uncontested(is_pg)), {"n": remaining}).scalar():
+        return True
     for round_number in range(MAX_ROUNDS):
-        _run(session, best, {}, is_pg)
-        if not remaining:
-            return round_number == 0
+        if round_number:
+            _run(session, best, {}, is_pg)
         paired = _pick(session, pick, is_pg)
         _run(session, [], {}, is_pg, "rc_match")
         if paired == remaining:  # every candidate was a pair: none is left
-            return round_number == 0
+            return False
         _run(session, [f"DROP TABLE {name}" for name in round_tables(is_pg)], {}, is_pg)
         if not is_pg:  # for the next round's anti-join
             _index_pairs_by_entry(session)
         _run(session, rest(is_pg), {}, is_pg, "rc_cand_next")
         _run(session, ["DROP TABLE rc_cand", "ALTER TABLE rc_cand_next RENAME TO rc_cand"], {}, is_pg)
         remaining = session.execute(text("SELECT COUNT(*) FROM rc_cand")).scalar()
+        if not remaining:
+            return False
     return False
 
 

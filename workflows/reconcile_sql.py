@@ -174,6 +174,16 @@ def round_statements(is_pg: bool) -> list[str]:
             _keyed(pick.format(best_log=f"({best_log})", tie="tie_id"), is_pg)]
 
 
+def uncontested(is_pg: bool) -> str:
+    """A query true when every log record and every entry has at most one candidate (of :n, rc_cand's count): then
+    each candidate is a pair and no round is needed. SQLite counts the entries in the first round's rc_best_entry,
+    and the log keys along rc_cand's (log, entry) order; PostgreSQL sorts the ids (no pairs to write)."""
+    if is_pg:
+        return f"""SELECT COUNT(DISTINCT log_id) = COUNT(*) AND COUNT(DISTINCT entry_id) = COUNT(*) FROM rc_cand
+                   WHERE {BOTH_SIDES}"""
+    return "SELECT (SELECT COUNT(*) FROM rc_best_entry) = :n AND (SELECT COUNT(DISTINCT log_id) FROM rc_cand) = :n"
+
+
 def round_tables(is_pg: bool) -> list[str]:
     """The temporary tables one round leaves behind."""
     return [] if is_pg else ["rc_best_entry"]
@@ -226,9 +236,17 @@ WHERE c.log_id IS NULL AND c.marks & {MONTH_ENTRY} <> 0
 """
 
 
+# SQLite, when every candidate is a pair: each log record's candidate, if any, is its pair (rc_cand's log key
+# order is rc_log's).
+_SQLITE_FAST_RESULT = _RESULT.replace("LEFT JOIN rc_match m", "LEFT JOIN rc_cand m").replace(
+    "m.other = 0", f"m.rank < {OTHER_BIT}").replace("m.other <> 0", f"m.rank >= {OTHER_BIT}")
+
+
 def result_rows(is_pg: bool, fast: bool = False) -> str:
     """The statement that fills rc_result: the month's log records with a finding, their class and R6.3 flags."""
-    return _create("rc_result", _FAST_RESULT if is_pg and fast else _RESULT, is_pg)[0]
+    if fast:
+        return _create("rc_result", _FAST_RESULT if is_pg else _SQLITE_FAST_RESULT, is_pg)[0]
+    return _create("rc_result", _RESULT, is_pg)[0]
 
 
 # Counts: the month's log records (rc_log alone); every other class and every flag is in rc_result.

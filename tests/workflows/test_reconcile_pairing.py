@@ -156,11 +156,12 @@ def test_r3_4_pairing_equals_the_rules_on_a_crowded_month(db, seed):
             assert min(sum(f[0] == c for f in found) for c in classes) > 20
 
 
-def _sparse_month(session, agency: Agency, rng: random.Random, p0: int, p1: int) -> None:
+def _sparse_month(session, agency: Agency, rng: random.Random, p0: int, p1: int, contested: str = "") -> None:
     """Mostly one log record per entry, each the other's only candidate, with every one-sided case beside them:
     records and entries with no counterpart (in the month, at its edges, outside it), records without a case
     number paired by subject (their entry's case number matching no record), another querier, date-only,
-    withdrawn and corrected entries, blank subjects on the register."""
+    withdrawn and corrected entries, blank subjects on the register. `contested`: one entry with two candidate
+    records ("entry") or one record with two candidate entries ("log") among them."""
     def entry(n: int, case: str, subject: str, ts: int, **extra) -> RegisterEntry:
         date_only = n % 4 == 0
         start = ts - (ts + 8 * 3600) % 86400 if date_only else ts
@@ -187,6 +188,12 @@ def _sparse_month(session, agency: Agency, rng: random.Random, p0: int, p1: int)
                     withdrawn=n % 23 == 5)
         if n % 17 == 2:
             old.append(row)
+        if n == 1 and contested == "entry":
+            session.add(QueryLogRecord(agency_id=agency.id, queried_at=dt.datetime.fromtimestamp(ts + 600, TPE),
+                                       query_ts=ts + 600, account=ACCOUNTS[1], subject_id=subject,
+                                       query_item="social_assistance", case_number=case))
+        if n == 1 and contested == "log":
+            entry(1000, case, subject, ts + 600)
     for n in range(300, 340):  # registered, not logged: some in the month, some at its edges or outside
         entry(n, f"C{n}", f"S{n}", p0 - 3 * 86400 + rng.randrange(p1 - p0 + 6 * 86400))
     session.flush()
@@ -199,12 +206,15 @@ def _sparse_month(session, agency: Agency, rng: random.Random, p0: int, p1: int)
 
 
 @pytest.mark.clause("R3.4", "R6.6")
-def test_r3_4_pairing_equals_the_rules_when_every_candidate_is_uncontested(db):
+@pytest.mark.parametrize("contested", ["", "entry", "log"])
+def test_r3_4_pairing_equals_the_rules_when_candidates_are_uncontested(db, contested):
+    """The common case (every candidate uncontested, no pairing round needed), and one contested entry or log
+    record among the uncontested ones (rounds needed after all)."""
     reconcile_bench._organisation(db, {"users": 8, "scoped_users": 3})
     period = parse_period("2024-06")
     with db.transaction() as session:
         agency = session.scalar(select(Agency).where(Agency.code == reconcile_bench.AGENCY))
-        _sparse_month(session, agency, random.Random(5), period.start_ts, period.end_ts)
+        _sparse_month(session, agency, random.Random(5), period.start_ts, period.end_ts, contested)
     classes = ("logged_not_registered", "querier_mismatch", "registered_not_logged")
     for hours in (24, 0):
         with db.transaction() as session:
@@ -217,7 +227,7 @@ def test_r3_4_pairing_equals_the_rules_when_every_candidate_is_uncontested(db):
                        ReconciliationFinding.finding_type.in_(classes)))}
             expected, rounds = _reference(session, agency, period, hours * 3600)
         assert found == expected
-        assert rounds == 1  # every log record and entry had at most one candidate
+        assert rounds == 1  # one round pairs all: at most one candidate per record and entry, or one contest
         if hours == 24:
             assert {c: sum(f[0] == c for f in found) > 5 for c in classes} == dict.fromkeys(classes, True)
             assert result.counts["matched"] > 150
