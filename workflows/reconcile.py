@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, text
@@ -28,6 +30,7 @@ from workflows.query_explanation import open_explanations
 from workflows.reconcile_context import Period, load_context
 from workflows.reconcile_sql import (
     CANDIDATE_COUNT,
+    CONTESTED,
     ENTRY_TOTAL,
     FINDINGS,
     LOG_TOTAL,
@@ -51,6 +54,7 @@ SQLITE_CACHE_KIB = -262144  # 256 MiB of page cache while reconciling
 SQLITE_MMAP_BYTES = 1 << 30
 PG_TEMP_BUFFERS = "1GB"
 TEMP_TABLES = ("rc_best_log", "rc_best_entry", "rc_entry", "rc_result", "rc_cand", "rc_cand_next", "rc_match",
+               "rc_cand_all", "rc_contested",
                "rc_log", "rc_alias", "rc_grant", "rc_scope", "rc_known", "rc_corrected")
 
 
@@ -189,12 +193,17 @@ def _run(session: Session, statements: list[str], params: dict, is_pg: bool, *an
 def _rounds(session: Session, is_pg: bool) -> bool:
     """The pairing rounds; whether none was needed: every log record and entry had at most one candidate (the
     common case, and the fast path of the findings: each candidate is a pair, and a log record or entry is
-    unpaired exactly when it had none; SQLite keeps rc_best_entry, every entry with a candidate)."""
+    unpaired exactly when it had none; SQLite keeps rc_best_entry, every entry with a candidate). Otherwise
+    PostgreSQL runs the rounds on the contested candidates alone (CONTESTED), SQLite on all of them."""
     remaining = session.execute(text(CANDIDATE_COUNT)).scalar()
     *best, pick = round_statements(is_pg)
     _run(session, best, {}, is_pg)
     if session.execute(text(uncontested(is_pg)), {"n": remaining}).scalar():
         return True
+    if is_pg:  # the rounds for the contested candidates only
+        with _sorted_groupings(session):
+            _run(session, CONTESTED, {}, is_pg, "rc_cand")
+        remaining = session.execute(text(CANDIDATE_COUNT)).scalar()
     for round_number in range(MAX_ROUNDS):
         if round_number:
             _run(session, best, {}, is_pg)
@@ -217,12 +226,19 @@ def _pick(session: Session, pick: str, is_pg: bool) -> int:
     """Run a round's pick; the number of pairs it made."""
     if not is_pg:
         return session.execute(text(pick)).rowcount
-    # Both groupings by sorting rather than hashing a million groups each: the sort is cheaper (and nearly free by
-    # log, whose candidates the join wrote in log order). Only for this statement: the caller's setting comes back.
+    with _sorted_groupings(session):
+        return session.execute(text(pick)).rowcount
+
+
+@contextmanager
+def _sorted_groupings(session: Session) -> Iterator[None]:
+    """PostgreSQL groups a million candidates by sorting rather than hashing: cheaper here (and nearly free by
+    log, whose candidates the join wrote in log order). Only for the statements inside: the caller's setting
+    comes back."""
     previous = session.execute(text("SELECT current_setting('enable_hashagg')")).scalar()
     session.execute(text("SET LOCAL enable_hashagg = off"))
     try:
-        return session.execute(text(pick)).rowcount
+        yield
     finally:
         session.execute(text("SELECT set_config('enable_hashagg', :value, true)"), {"value": previous})
 

@@ -217,7 +217,9 @@ WHERE l.in_period = 1 AND (m.log_id IS NULL OR m.other <> 0 OR l.off_hours = 1 O
 
 # PostgreSQL, when the first round paired every candidate: each log record has one row in rc_cand, its pair's or
 # a one-sided one, with its flags (see _PG_CANDIDATES); an entry is unpaired when it had no candidate at all.
-_MARK = "CASE WHEN c.marks & {bit} <> 0 THEN 1 ELSE 0 END"  # an integer, as in rc_log (the same column types)
+# An integer, as in rc_log (the same column types); the log record's bits are alike on all its rows, so also
+# in MAX(marks).
+_MARK = "CASE WHEN c.marks & {bit} <> 0 THEN 1 ELSE 0 END"
 _FAST_RESULT = f"""
 SELECT c.log_id AS log_id, (SELECT q.account FROM query_log_record q WHERE q.id = c.log_id) AS account,
   c.entry_id AS entry_id, CASE WHEN c.entry_id IS NULL THEN 'logged_not_registered' WHEN c.rank < {OTHER_BIT}
@@ -235,6 +237,38 @@ WHERE c.log_id IS NULL AND c.marks & {MONTH_ENTRY} <> 0
                   AND s.entry_id = c.entry_id)
 """
 
+# PostgreSQL, when some candidates are contested: only the candidates of a log record or entry with more than one
+# go through the rounds (rc_contested, the rounds' rc_cand); every other candidate is its two sides' only one,
+# so a pair already (the first round would pair it, and it touches no other candidate). The full table becomes
+# rc_cand_all; a log record or entry outside the contest is read from it as in the fast path, one inside from
+# the rounds' pairs (rc_match, small).
+_LOG_FLAGS = OFF_HOURS | UNAUTHORIZED | OUTSIDE_SCOPE
+_MANY = "SELECT {side} FROM rc_cand_all WHERE " + BOTH_SIDES + " GROUP BY {side} HAVING COUNT(*) > 1"
+CONTESTED = [
+    "ALTER TABLE rc_cand RENAME TO rc_cand_all",
+    f"""CREATE TEMP TABLE rc_contested AS SELECT log_id, entry_id, rank, marks FROM rc_cand_all
+        WHERE {BOTH_SIDES} AND (log_id IN ({_MANY.format(side="log_id")})
+                                OR entry_id IN ({_MANY.format(side="entry_id")}))""",
+    "ANALYZE rc_contested",
+    "CREATE TEMP TABLE rc_cand AS SELECT log_id, entry_id, rank FROM rc_contested",
+]
+_SPLIT_RESULT = _FAST_RESULT.replace("FROM rc_cand c", "FROM rc_cand_all c") + f"""
+  AND NOT EXISTS (SELECT 1 FROM rc_contested x WHERE x.log_id = c.log_id)
+UNION ALL
+SELECT c.log_id, (SELECT q.account FROM query_log_record q WHERE q.id = c.log_id), m.entry_id,
+  CASE WHEN m.log_id IS NULL THEN 'logged_not_registered' WHEN m.other = 0 THEN 'matched'
+       ELSE 'querier_mismatch' END,
+  {_MARK.format(bit=OFF_HOURS)}, {_MARK.format(bit=UNAUTHORIZED)}, {_MARK.format(bit=OUTSIDE_SCOPE)}
+FROM (SELECT log_id, MAX(marks) AS marks FROM rc_contested GROUP BY log_id) c
+LEFT JOIN rc_match m ON m.log_id = c.log_id
+WHERE c.marks & {IN_PERIOD} <> 0 AND (m.log_id IS NULL OR m.other <> 0 OR c.marks & {_LOG_FLAGS} <> 0)
+"""
+_SPLIT_ENTRIES = FAST_ENTRIES.replace("rc_cand ", "rc_cand_all ") + f"""
+UNION ALL
+SELECT DISTINCT x.entry_id FROM rc_contested x
+WHERE x.marks & {MONTH_ENTRY} <> 0 AND NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.entry_id = x.entry_id)
+"""
+
 
 # SQLite, when every candidate is a pair: each log record's candidate, if any, is its pair (rc_cand's log key
 # order is rc_log's).
@@ -244,9 +278,9 @@ _SQLITE_FAST_RESULT = _RESULT.replace("LEFT JOIN rc_match m", "LEFT JOIN rc_cand
 
 def result_rows(is_pg: bool, fast: bool = False) -> str:
     """The statement that fills rc_result: the month's log records with a finding, their class and R6.3 flags."""
-    if fast:
-        return _create("rc_result", _FAST_RESULT if is_pg else _SQLITE_FAST_RESULT, is_pg)[0]
-    return _create("rc_result", _RESULT, is_pg)[0]
+    if is_pg:
+        return _create("rc_result", _FAST_RESULT if fast else _SPLIT_RESULT, is_pg)[0]
+    return _create("rc_result", _SQLITE_FAST_RESULT if fast else _RESULT, is_pg)[0]
 
 
 # Counts: the month's log records (rc_log alone); every other class and every flag is in rc_result.
@@ -292,6 +326,6 @@ CREATE TEMP TABLE rc_entry AS SELECT r.id AS entry_id {_MONTH_ENTRIES}
 
 def entry_rows(is_pg: bool, fast: bool = False) -> str:
     """The statement that fills rc_entry with the month's effective entries left unpaired."""
-    if fast:
-        return FAST_ENTRIES if is_pg else _SQLITE_FAST_ENTRIES
-    return _keyed(_ENTRY_ROWS, is_pg)
+    if is_pg:
+        return FAST_ENTRIES if fast else _SPLIT_ENTRIES
+    return _SQLITE_FAST_ENTRIES if fast else _keyed(_ENTRY_ROWS, is_pg)
