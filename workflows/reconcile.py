@@ -30,12 +30,12 @@ from workflows.query_explanation import open_explanations
 from workflows.reconcile_context import Period, load_context
 from workflows.reconcile_sql import (
     CANDIDATE_COUNT,
-    CONTESTED,
     ENTRY_TOTAL,
     FINDINGS,
     LOG_TOTAL,
     RESULT_COUNTS,
     candidates,
+    contested,
     entry_rows,
     log_rows,
     rest,
@@ -54,7 +54,7 @@ SQLITE_CACHE_KIB = -262144  # 256 MiB of page cache while reconciling
 SQLITE_MMAP_BYTES = 1 << 30
 PG_TEMP_BUFFERS = "1GB"
 TEMP_TABLES = ("rc_best_log", "rc_best_entry", "rc_entry", "rc_result", "rc_cand", "rc_cand_next", "rc_match",
-               "rc_cand_all", "rc_contested",
+               "rc_cand_all", "rc_contested", "rc_best_entry_all", "rc_many_log", "rc_many_entry", "rc_round_log",
                "rc_log", "rc_alias", "rc_grant", "rc_scope", "rc_known", "rc_corrected")
 
 
@@ -193,8 +193,8 @@ def _run(session: Session, statements: list[str], params: dict, is_pg: bool, *an
 def _rounds(session: Session, is_pg: bool) -> bool:
     """The pairing rounds; whether none was needed: every log record and entry had at most one candidate (the
     common case, and the fast path of the findings: each candidate is a pair, and a log record or entry is
-    unpaired exactly when it had none; SQLite keeps rc_best_entry, every entry with a candidate). Otherwise
-    PostgreSQL runs the rounds on the contested candidates alone (CONTESTED), SQLite on all of them."""
+    unpaired exactly when it had none; SQLite keeps rc_best_entry, every entry with a candidate). Otherwise the
+    rounds run on the contested candidates alone (`contested`): the others are pairs already."""
     remaining = session.execute(text(CANDIDATE_COUNT)).scalar()
     *best, pick = round_statements(is_pg)
     _run(session, best, {}, is_pg)
@@ -202,11 +202,12 @@ def _rounds(session: Session, is_pg: bool) -> bool:
         return True
     if is_pg:  # the rounds for the contested candidates only
         with _sorted_groupings(session):
-            _run(session, CONTESTED, {}, is_pg, "rc_cand")
-        remaining = session.execute(text(CANDIDATE_COUNT)).scalar()
-    for round_number in range(MAX_ROUNDS):
-        if round_number:
-            _run(session, best, {}, is_pg)
+            _run(session, contested(is_pg), {}, is_pg, "rc_cand")
+    else:
+        _run(session, contested(is_pg), {}, is_pg)
+    remaining = session.execute(text(CANDIDATE_COUNT)).scalar()
+    for _ in range(MAX_ROUNDS):
+        _run(session, best, {}, is_pg)
         paired = _pick(session, pick, is_pg)
         _run(session, [], {}, is_pg, "rc_match")
         if paired == remaining:  # every candidate was a pair: none is left

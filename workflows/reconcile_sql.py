@@ -167,10 +167,11 @@ def round_statements(is_pg: bool) -> list[str]:
     best_log = best_log.replace(" AS k ", " AS k, tie_id, entry_ts ")
     pick = pick.replace("JOIN rc_best_entry e ON e.entry_id", "CROSS JOIN rc_best_entry e ON e.entry_ts = b.entry_ts "
                         "AND e.entry_id").replace(f"e.{ENTRY_TS} FROM", f"b.{ENTRY_TS} FROM")
+    # n: the entry's number of candidates (those of more than one are contested).
     return ["CREATE TEMP TABLE rc_best_entry (entry_ts INTEGER NOT NULL, entry_id INTEGER NOT NULL, "
-            "k INTEGER NOT NULL, PRIMARY KEY (entry_ts, entry_id)) WITHOUT ROWID",
-            "INSERT INTO rc_best_entry SELECT entry_ts, entry_id, rank + tie_id FROM rc_cand WHERE 1 "
-            "ON CONFLICT (entry_ts, entry_id) DO UPDATE SET k = MIN(k, excluded.k)",
+            "k INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (entry_ts, entry_id)) WITHOUT ROWID",
+            "INSERT INTO rc_best_entry SELECT entry_ts, entry_id, rank + tie_id, 1 FROM rc_cand WHERE 1 "
+            "ON CONFLICT (entry_ts, entry_id) DO UPDATE SET k = MIN(k, excluded.k), n = n + 1",
             _keyed(pick.format(best_log=f"({best_log})", tie="tie_id"), is_pg)]
 
 
@@ -244,7 +245,7 @@ WHERE c.log_id IS NULL AND c.marks & {MONTH_ENTRY} <> 0
 # the rounds' pairs (rc_match, small).
 _LOG_FLAGS = OFF_HOURS | UNAUTHORIZED | OUTSIDE_SCOPE
 _MANY = "SELECT {side} FROM rc_cand_all WHERE " + BOTH_SIDES + " GROUP BY {side} HAVING COUNT(*) > 1"
-CONTESTED = [
+_PG_CONTESTED = [
     "ALTER TABLE rc_cand RENAME TO rc_cand_all",
     f"""CREATE TEMP TABLE rc_contested AS SELECT log_id, entry_id, rank, marks FROM rc_cand_all
         WHERE {BOTH_SIDES} AND (log_id IN ({_MANY.format(side="log_id")})
@@ -269,6 +270,31 @@ SELECT DISTINCT x.entry_id FROM rc_contested x
 WHERE x.marks & {MONTH_ENTRY} <> 0 AND NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.entry_id = x.entry_id)
 """
 
+# SQLite: contested log keys along rc_cand's order, contested entries from the first rc_best_entry's counts (kept
+# as rc_best_entry_all: the entries with any candidate), and the log records in the rounds (rc_round_log).
+_SQLITE_CONTESTED = [
+    "ALTER TABLE rc_cand RENAME TO rc_cand_all",
+    "ALTER TABLE rc_best_entry RENAME TO rc_best_entry_all",
+    "CREATE TEMP TABLE rc_many_log (log_id INTEGER PRIMARY KEY)",
+    "INSERT INTO rc_many_log SELECT log_id FROM rc_cand_all GROUP BY log_id HAVING COUNT(*) > 1",
+    "CREATE TEMP TABLE rc_many_entry (entry_ts INTEGER NOT NULL, entry_id INTEGER NOT NULL, "
+    "PRIMARY KEY (entry_ts, entry_id)) WITHOUT ROWID",
+    "INSERT INTO rc_many_entry SELECT entry_ts, entry_id FROM rc_best_entry_all WHERE n > 1",
+    _SQLITE_CAND.format(name="rc_contested"),
+    "INSERT INTO rc_contested SELECT * FROM rc_cand_all c WHERE c.log_id IN (SELECT log_id FROM rc_many_log) "
+    "OR EXISTS (SELECT 1 FROM rc_many_entry x WHERE x.entry_ts = c.entry_ts AND x.entry_id = c.entry_id)",
+    "CREATE TEMP TABLE rc_round_log (log_id INTEGER PRIMARY KEY)",
+    "INSERT INTO rc_round_log SELECT DISTINCT log_id FROM rc_contested",
+    _SQLITE_CAND.format(name="rc_cand"),
+    "INSERT INTO rc_cand SELECT * FROM rc_contested",
+]
+
+
+def contested(is_pg: bool) -> list[str]:
+    """Statements that set the contested candidates apart: rc_cand becomes rc_cand_all, the contested ones are
+    kept in rc_contested and copied into a new rc_cand for the rounds."""
+    return _PG_CONTESTED if is_pg else _SQLITE_CONTESTED
+
 
 # SQLite, when every candidate is a pair: each log record's candidate, if any, is its pair (rc_cand's log key
 # order is rc_log's).
@@ -276,11 +302,29 @@ _SQLITE_FAST_RESULT = _RESULT.replace("LEFT JOIN rc_match m", "LEFT JOIN rc_cand
     "m.other = 0", f"m.rank < {OTHER_BIT}").replace("m.other <> 0", f"m.rank >= {OTHER_BIT}")
 
 
+# SQLite, when some candidates are contested: a log record in the rounds takes its class from rc_match (the
+# rounds' pairs), any other from its candidate, if any (uncontested, so its pair).
+_SQLITE_SPLIT_RESULT = f"""
+SELECT log_id, account, entry_id, cls, off_hours, unauthorized, outside_scope FROM (
+SELECT l.log_id AS log_id, l.account AS account, l.in_period AS in_period,
+  CASE WHEN x.log_id IS NULL THEN c.entry_id ELSE m.entry_id END AS entry_id,
+  CASE WHEN x.log_id IS NULL THEN (CASE WHEN c.log_id IS NULL THEN 'logged_not_registered'
+                                        WHEN c.rank < {OTHER_BIT} THEN 'matched' ELSE 'querier_mismatch' END)
+       WHEN m.log_id IS NULL THEN 'logged_not_registered' WHEN m.other = 0 THEN 'matched'
+       ELSE 'querier_mismatch' END AS cls,
+  l.off_hours AS off_hours, l.unauthorized AS unauthorized, l.outside_scope AS outside_scope
+FROM rc_log l LEFT JOIN rc_round_log x ON x.log_id = l.rowid
+LEFT JOIN rc_match m ON m.log_id = l.rowid
+LEFT JOIN rc_cand_all c ON x.log_id IS NULL AND c.log_id = l.rowid)
+WHERE in_period = 1 AND (cls <> 'matched' OR off_hours = 1 OR unauthorized = 1 OR outside_scope = 1)
+"""
+
+
 def result_rows(is_pg: bool, fast: bool = False) -> str:
     """The statement that fills rc_result: the month's log records with a finding, their class and R6.3 flags."""
     if is_pg:
         return _create("rc_result", _FAST_RESULT if fast else _SPLIT_RESULT, is_pg)[0]
-    return _create("rc_result", _SQLITE_FAST_RESULT if fast else _RESULT, is_pg)[0]
+    return _create("rc_result", _SQLITE_FAST_RESULT if fast else _SQLITE_SPLIT_RESULT, is_pg)[0]
 
 
 # Counts: the month's log records (rc_log alone); every other class and every flag is in rc_result.
@@ -302,25 +346,26 @@ UNION ALL SELECT :run, 'registered_not_logged', NULL, e.entry_id, r.querier FROM
   JOIN register_entry r ON r.id = e.entry_id
 """
 
-# The effective register entries of the month: counted from the period index, and those left unpaired kept in
-# rc_entry (an anti-join against the pairs; SQLite probes rc_match's entry index).
+# The effective register entries of the month, counted from the period index.
 _MONTH_ENTRIES = """
 FROM register_entry r
 WHERE r.agency_id = :a AND r.withdrawn = :f AND r.window_start_ts >= :p0 AND r.window_start_ts < :p1
   AND r.id NOT IN (SELECT entry_id FROM rc_corrected)
 """
 ENTRY_TOTAL = f"SELECT COUNT(*) {_MONTH_ENTRIES}"
-_ENTRY_ROWS = f"""
-CREATE TEMP TABLE rc_entry AS SELECT r.id AS entry_id {_MONTH_ENTRIES}
-  AND NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.entry_id = r.id AND m.{ENTRY_TS} = r.window_start_ts)
-"""
 
-
-# SQLite, when the first round paired every candidate: the entries without one, those absent from that round's
-# rc_best_entry (probed in the same (window start, id) order as the period index reads them).
+# SQLite, the month's entries left unpaired: those without a candidate, absent from the first rc_best_entry
+# (probed in the same (window start, id) order as the period index reads them); with some candidates contested,
+# also the contested entries the rounds left unpaired (rc_match's entry index, small).
 _SQLITE_FAST_ENTRIES = f"""
 CREATE TEMP TABLE rc_entry AS SELECT r.id AS entry_id {_MONTH_ENTRIES}
   AND NOT EXISTS (SELECT 1 FROM rc_best_entry b WHERE b.entry_ts = r.window_start_ts AND b.entry_id = r.id)
+"""
+_SQLITE_SPLIT_ENTRIES = _SQLITE_FAST_ENTRIES.replace("rc_best_entry b", "rc_best_entry_all b") + """
+UNION ALL
+SELECT DISTINCT x.entry_id FROM rc_contested x
+WHERE x.entry_ts >= :p0 AND x.entry_ts < :p1
+  AND NOT EXISTS (SELECT 1 FROM rc_match m WHERE m.entry_ts = x.entry_ts AND m.entry_id = x.entry_id)
 """
 
 
@@ -328,4 +373,4 @@ def entry_rows(is_pg: bool, fast: bool = False) -> str:
     """The statement that fills rc_entry with the month's effective entries left unpaired."""
     if is_pg:
         return FAST_ENTRIES if fast else _SPLIT_ENTRIES
-    return _SQLITE_FAST_ENTRIES if fast else _keyed(_ENTRY_ROWS, is_pg)
+    return _SQLITE_FAST_ENTRIES if fast else _SQLITE_SPLIT_ENTRIES
