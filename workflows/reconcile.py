@@ -164,7 +164,7 @@ def _drop_temp(session: Session) -> None:
 
 def _match(session: Session, params: dict, is_pg: bool) -> bool:
     """Candidates, then rounds of mutual-best pairing until no candidate is left (each round pairs at least one);
-    whether the first round paired every candidate (none was contested)."""
+    whether no candidate was contested (no round ran)."""
     _run(session, log_rows(is_pg) + candidates(is_pg), params, is_pg, "rc_log", "rc_cand")
     if is_pg:  # hash joins: no index to maintain on a million inserted pairs
         _exec(session, "CREATE TEMP TABLE rc_match (log_id BIGINT NOT NULL, entry_id BIGINT NOT NULL, "
@@ -173,7 +173,7 @@ def _match(session: Session, params: dict, is_pg: bool) -> bool:
         _exec(session, "CREATE TEMP TABLE rc_match (log_id INTEGER PRIMARY KEY, entry_id BIGINT NOT NULL, "
                        "other INTEGER NOT NULL, entry_ts BIGINT NOT NULL)")
     fast = _rounds(session, is_pg)
-    if not is_pg and not fast:  # for the anti-join of the month's entries
+    if not is_pg and not fast:  # for the anti-join of the contested entries
         _index_pairs_by_entry(session)
     return fast
 
@@ -209,7 +209,8 @@ def _rounds(session: Session, is_pg: bool) -> bool:
     for _ in range(MAX_ROUNDS):
         _run(session, best, {}, is_pg)
         paired = _pick(session, pick, is_pg)
-        _run(session, [], {}, is_pg, "rc_match")
+        if is_pg:
+            _exec(session, "ANALYZE rc_match")
         if paired == remaining:  # every candidate was a pair: none is left
             return False
         _run(session, [f"DROP TABLE {name}" for name in round_tables(is_pg)], {}, is_pg)

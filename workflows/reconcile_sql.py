@@ -32,9 +32,10 @@ WHERE q.agency_id = :a AND q.query_ts >= :lo AND q.query_ts < :hi
 # per-log GROUP BY needs no sort. PostgreSQL hashes on log_id, which is both key and tie-break.
 LOG_KEY = "__LOG_KEY__"
 TIE_ID = "__TIE_ID__"
-# SQLite carries each entry's window start with its candidates and pairs, so the month's entries, read from the
-# period index in (window start, id) order, find their pair in an rc_match index of the same order (sequential
-# probes, not a million random ones). Written as `, <alias>.__ENTRY_TS__` / `AND <alias>.__ENTRY_TS__ = ...`.
+# SQLite carries each entry's window start with its candidates and pairs and keys the entries by (window start,
+# id): candidates come in log time order, near their entries' window starts, and the month's entries, read from
+# the period index in that same order, probe rc_best_entry and rc_match's entry index sequentially, not at random.
+# Written as `, <alias>.__ENTRY_TS__` / `AND <alias>.__ENTRY_TS__ = ...`.
 ENTRY_TS = "__ENTRY_TS__"
 _SQLITE_CAND = ("CREATE TEMP TABLE {name} (log_id INTEGER NOT NULL, entry_id INTEGER NOT NULL, rank INTEGER NOT NULL, "
                 "entry_ts INTEGER NOT NULL, tie_id INTEGER NOT NULL, PRIMARY KEY (log_id, entry_id)) WITHOUT ROWID")
@@ -151,7 +152,7 @@ def round_statements(is_pg: bool) -> list[str]:
     best_log = "SELECT log_id, MIN(rank + entry_id) AS k FROM rc_cand GROUP BY log_id"
     pick = (f"INSERT INTO rc_match SELECT b.log_id, {log_pick}, b.k / {OTHER_BIT}, e.{ENTRY_TS} FROM {{best_log}} b "
             f"JOIN rc_best_entry e ON e.entry_id = {log_pick} AND {entry_pick} = b.{{tie}}")
-    if is_pg:  # PostgreSQL hashes both groupings and joins them in one statement, no table written between
+    if is_pg:  # PostgreSQL groups both sides (sorting: reconcile._sorted_groupings) and joins them in one statement
         best_entry = f"SELECT entry_id, MIN(rank + log_id) AS k FROM rc_cand WHERE {BOTH_SIDES} GROUP BY entry_id"
         best_log = best_log.replace("GROUP BY", f"WHERE {BOTH_SIDES} GROUP BY")
         pick = pick.replace("JOIN rc_best_entry e", f"JOIN ({best_entry}) e").format(best_log=f"({best_log})",
