@@ -111,7 +111,8 @@ def reconcile(session: Session, agency: Agency, period_label: str,
               "workdays": context.working_days or [-1], "offset": context.offset, "opens": context.opens,
               "closes": context.closes}
     fast = _match(session, params, is_pg)
-    _exec(session, result_rows(is_pg, fast))
+    with _planner(session, is_pg, enable_nestloop="off"):
+        _exec(session, result_rows(is_pg, fast))
     result = _count(session, agency, period, params, is_pg, fast)
     if persist:
         result.run_id = _persist(session, agency, period, tol, result, actor)
@@ -172,7 +173,8 @@ def _match(session: Session, params: dict, is_pg: bool) -> bool:
     else:  # nested loops: INTEGER PRIMARY KEY is the rowid itself, one lookup per probe
         _exec(session, "CREATE TEMP TABLE rc_match (log_id INTEGER PRIMARY KEY, entry_id BIGINT NOT NULL, "
                        "other INTEGER NOT NULL, entry_ts BIGINT NOT NULL)")
-    fast = _rounds(session, is_pg)
+    with _planner(session, is_pg, enable_nestloop="off"):
+        fast = _rounds(session, is_pg)
     if not is_pg and not fast:  # for the anti-join of the contested entries
         _index_pairs_by_entry(session)
     return fast
@@ -200,11 +202,8 @@ def _rounds(session: Session, is_pg: bool) -> bool:
     _run(session, best, {}, is_pg)
     if session.execute(text(uncontested(is_pg)), {"n": remaining}).scalar():
         return True
-    if is_pg:  # the rounds for the contested candidates only
-        with _sorted_groupings(session):
-            _run(session, contested(is_pg), {}, is_pg, "rc_cand")
-    else:
-        _run(session, contested(is_pg), {}, is_pg)
+    with _planner(session, is_pg, enable_hashagg="off"):  # the rounds for the contested candidates only
+        _run(session, contested(is_pg), {}, is_pg, "rc_cand")
     remaining = session.execute(text(CANDIDATE_COUNT)).scalar()
     for _ in range(MAX_ROUNDS):
         _run(session, best, {}, is_pg)
@@ -226,23 +225,30 @@ def _rounds(session: Session, is_pg: bool) -> bool:
 
 def _pick(session: Session, pick: str, is_pg: bool) -> int:
     """Run a round's pick; the number of pairs it made."""
-    if not is_pg:
-        return session.execute(text(pick)).rowcount
-    with _sorted_groupings(session):
+    with _planner(session, is_pg, enable_hashagg="off"):
         return session.execute(text(pick)).rowcount
 
 
 @contextmanager
-def _sorted_groupings(session: Session) -> Iterator[None]:
-    """PostgreSQL groups a million candidates by sorting rather than hashing: cheaper here (and nearly free by
-    log, whose candidates the join wrote in log order). Only for the statements inside: the caller's setting
-    comes back."""
-    previous = session.execute(text("SELECT current_setting('enable_hashagg')")).scalar()
-    session.execute(text("SET LOCAL enable_hashagg = off"))
+def _planner(session: Session, is_pg: bool, **settings: str) -> Iterator[None]:
+    """PostgreSQL planner settings for the statements inside only (the caller's come back after them).
+
+    enable_hashagg off: a million candidates are grouped by sorting rather than hashing, cheaper here (and nearly
+    free by log, whose candidates the join wrote in log order). enable_nestloop off for the statements over the
+    temporary tables, which have no index: an anti-join estimated to leave a row or two would otherwise scan a
+    million pairs once per row it really leaves (minutes, not a second, when a thousand candidates are left)."""
+    if not is_pg:
+        yield
+        return
+    previous = {name: session.execute(text("SELECT current_setting(:name)"), {"name": name}).scalar()
+                for name in settings}
+    for name, value in settings.items():
+        session.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
     try:
         yield
     finally:
-        session.execute(text("SELECT set_config('enable_hashagg', :value, true)"), {"value": previous})
+        for name, value in previous.items():
+            session.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
 
 
 def _count(session: Session, agency: Agency, period: Period, params: dict, is_pg: bool,
@@ -254,7 +260,8 @@ def _count(session: Session, agency: Agency, period: Period, params: dict, is_pg
         counts[key] = int(value or 0)
     counts["matched"] = total - counts["querier_mismatch"] - counts["logged_not_registered"]
     entries = int(session.execute(text(ENTRY_TOTAL), params).scalar())
-    session.execute(text(entry_rows(is_pg, fast)), params)
+    with _planner(session, is_pg, enable_nestloop="off"):
+        session.execute(text(entry_rows(is_pg, fast)), params)
     counts["registered_not_logged"] = int(session.execute(text("SELECT COUNT(*) FROM rc_entry")).scalar())
     return Reconciliation(agency.code, period.label, counts, total, entries)
 

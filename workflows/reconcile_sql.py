@@ -152,7 +152,7 @@ def round_statements(is_pg: bool) -> list[str]:
     best_log = "SELECT log_id, MIN(rank + entry_id) AS k FROM rc_cand GROUP BY log_id"
     pick = (f"INSERT INTO rc_match SELECT b.log_id, {log_pick}, b.k / {OTHER_BIT}, e.{ENTRY_TS} FROM {{best_log}} b "
             f"JOIN rc_best_entry e ON e.entry_id = {log_pick} AND {entry_pick} = b.{{tie}}")
-    if is_pg:  # PostgreSQL groups both sides (sorting: reconcile._sorted_groupings) and joins them in one statement
+    if is_pg:  # PostgreSQL groups both sides (sorting: reconcile._planner) and joins them in one statement
         best_entry = f"SELECT entry_id, MIN(rank + log_id) AS k FROM rc_cand WHERE {BOTH_SIDES} GROUP BY entry_id"
         best_log = best_log.replace("GROUP BY", f"WHERE {BOTH_SIDES} GROUP BY")
         pick = pick.replace("JOIN rc_best_entry e", f"JOIN ({best_entry}) e").format(best_log=f"({best_log})",
