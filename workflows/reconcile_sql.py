@@ -248,9 +248,14 @@ _LOG_FLAGS = OFF_HOURS | UNAUTHORIZED | OUTSIDE_SCOPE
 _MANY = "SELECT {side} FROM rc_cand_all WHERE " + BOTH_SIDES + " GROUP BY {side} HAVING COUNT(*) > 1"
 _PG_CONTESTED = [
     "ALTER TABLE rc_cand RENAME TO rc_cand_all",
-    f"""CREATE TEMP TABLE rc_contested AS SELECT log_id, entry_id, rank, marks FROM rc_cand_all
-        WHERE {BOTH_SIDES} AND (log_id IN ({_MANY.format(side="log_id")})
-                                OR entry_id IN ({_MANY.format(side="entry_id")}))""",
+    # Each side's contested ids once, then a hash join each (a union, not an OR of two subplans probed per row).
+    f"""CREATE TEMP TABLE rc_contested AS
+        WITH many_log AS MATERIALIZED ({_MANY.format(side="log_id")}),
+             many_entry AS MATERIALIZED ({_MANY.format(side="entry_id")})
+        SELECT log_id, entry_id, rank, marks FROM rc_cand_all
+        WHERE {BOTH_SIDES} AND log_id IN (SELECT log_id FROM many_log)
+        UNION SELECT log_id, entry_id, rank, marks FROM rc_cand_all
+        WHERE {BOTH_SIDES} AND entry_id IN (SELECT entry_id FROM many_entry)""",
     "ANALYZE rc_contested",
     "CREATE TEMP TABLE rc_cand AS SELECT log_id, entry_id, rank FROM rc_contested",
 ]

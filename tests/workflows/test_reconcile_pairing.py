@@ -161,7 +161,8 @@ def _sparse_month(session, agency: Agency, rng: random.Random, p0: int, p1: int,
     records and entries with no counterpart (in the month, at its edges, outside it), records without a case
     number paired by subject (their entry's case number matching no record), another querier, date-only,
     withdrawn and corrected entries, blank subjects on the register. `contested`: one entry with two candidate
-    records ("entry") or one record with two candidate entries ("log") among them."""
+    records ("entry"; "subject": both without a case number) or one record with two candidate entries ("log")
+    among them."""
     def entry(n: int, case: str, subject: str, ts: int, **extra) -> RegisterEntry:
         date_only = n % 4 == 0
         start = ts - (ts + 8 * 3600) % 86400 if date_only else ts
@@ -194,6 +195,10 @@ def _sparse_month(session, agency: Agency, rng: random.Random, p0: int, p1: int,
                                        query_item="social_assistance", case_number=case))
         if n == 1 and contested == "log":
             entry(1000, case, subject, ts + 600)
+        if n == 5 and contested == "subject":  # a second record without a case number for the same subject
+            session.add(QueryLogRecord(agency_id=agency.id, queried_at=dt.datetime.fromtimestamp(ts + 600, TPE),
+                                       query_ts=ts + 600, account=ACCOUNTS[2], subject_id=subject,
+                                       query_item="social_assistance", case_number=""))
     for n in range(300, 340):  # registered, not logged: some in the month, some at its edges or outside
         entry(n, f"C{n}", f"S{n}", p0 - 3 * 86400 + rng.randrange(p1 - p0 + 6 * 86400))
     session.flush()
@@ -206,7 +211,7 @@ def _sparse_month(session, agency: Agency, rng: random.Random, p0: int, p1: int,
 
 
 @pytest.mark.clause("R3.4", "R6.6")
-@pytest.mark.parametrize("contested", ["", "entry", "log"])
+@pytest.mark.parametrize("contested", ["", "entry", "subject", "log"])
 def test_r3_4_pairing_equals_the_rules_when_candidates_are_uncontested(db, contested):
     """The common case (every candidate uncontested, no pairing round needed), and one contested entry or log
     record among the uncontested ones (rounds needed after all)."""
