@@ -101,10 +101,10 @@ CROSS JOIN register_entry r
 
 # PostgreSQL hashes the register for the pairing by case; a FULL JOIN also keeps the log records and the entries
 # that found no candidate, each as a one-sided row (entry_id or log_id NULL); every row carries the log record's
-# flags and whether the entry is of the month (marks). When the first round pairs every candidate (the common case:
-# a log record and an entry that are each other's only candidate), the findings are then read from rc_cand
-# alone, without anti-joining a million pairs against the log records and the month's entries (FAST_RESULT,
-# FAST_ENTRIES). Entries without a candidate by case may still have one by subject (BY_SUBJECT rows).
+# flags and whether the entry is of the month (marks). A log record or entry outside any contest (the common
+# case: a log record and an entry that are each other's only candidate) is then read from rc_cand alone, without
+# anti-joining a million pairs against the log records and the month's entries (_FAST_RESULT, FAST_ENTRIES).
+# Entries without a candidate by case may still have one by subject (BY_SUBJECT rows).
 _PG_ENTRIES = """
 (SELECT id, case_number, subject_id, querier, window_start_ts, window_end_ts FROM register_entry
  WHERE agency_id = :a AND withdrawn = :f AND id NOT IN (SELECT entry_id FROM rc_corrected)
@@ -205,7 +205,8 @@ def rest(is_pg: bool) -> list[str]:
 
 
 # The log records of the month that need an explanation (R6.1): a class other than matched, or a flag. Matched
-# records without a flag (nearly all) are only counted, never stored.
+# records without a flag (nearly all) are only counted, never stored. Each log record with its pair (this form
+# for SQLite's fast path, rc_match replaced by its candidates; the split paths below read both).
 _RESULT = f"""
 SELECT l.log_id AS log_id, l.account AS account, m.entry_id AS entry_id,
   CASE WHEN m.log_id IS NULL THEN 'logged_not_registered' WHEN m.other = 0 THEN 'matched'
@@ -217,10 +218,10 @@ WHERE l.in_period = 1 AND (m.log_id IS NULL OR m.other <> 0 OR l.off_hours = 1 O
 """
 
 
-# PostgreSQL, when the first round paired every candidate: each log record has one row in rc_cand, its pair's or
-# a one-sided one, with its flags (see _PG_CANDIDATES); an entry is unpaired when it had no candidate at all.
-# An integer, as in rc_log (the same column types); the log record's bits are alike on all its rows, so also
-# in MAX(marks).
+# PostgreSQL, when no candidate is contested: each log record has one row in rc_cand, its pair's or a one-sided
+# one, with its flags (see _PG_CANDIDATES); an entry is unpaired when it had no candidate at all.
+# _MARK: a flag as an integer, as in rc_log (the same column types for a prepared statement over rc_result); a
+# log record's bits are alike on all its rows, so also in MAX(marks).
 _MARK = "CASE WHEN c.marks & {bit} <> 0 THEN 1 ELSE 0 END"
 _FAST_RESULT = f"""
 SELECT c.log_id AS log_id, (SELECT q.account FROM query_log_record q WHERE q.id = c.log_id) AS account,
