@@ -6,6 +6,8 @@ Writes `log.csv` (Chinese headers, UTF-8 with BOM, ISO / slash / ROC times), `re
 offices export; UTF-8 here so any id fits) and `planted.json` (the org to create and the exact counts a
 reconciliation must report). Subjects are Taiwanese national ids with valid check digits; query times follow
 an office-hours distribution (peaks mid-morning and mid-afternoon) on Taiwan working days of June 2024.
+n/1000 cases are queried and registered twice a few minutes apart: their candidates are contested, so the
+reconciliation's pairing rounds run too (both queries end matched).
 """
 
 from __future__ import annotations
@@ -112,6 +114,22 @@ class Month:
             self.register.writerow([case, querier or username, written, "查核社會救助資格", subject])
 
 
+    def repeat(self, when, user):
+        """A case queried twice two minutes apart and registered twice (with times): four candidates, contested,
+        so the pairing needs its rounds; both queries end matched."""
+        self.seq += 1
+        rng = self.rng
+        case, subject = f"113-{(self.seq * 7919 + 104729) % 10_000_000:07d}", national_id(rng)
+        account, username = self.account(user)
+        item = "social_assistance" if user < SCOPED_USERS else rng.choice(ITEMS)
+        shifted = when + dt.timedelta(minutes=rng.randrange(-120, 121))
+        for n in range(2):
+            self.logs.writerow([time_text(when + dt.timedelta(minutes=2 * n), self.seq % 3), account, "", subject,
+                                item, case, f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"])
+            self.register.writerow([case, username, time_text(shifted + dt.timedelta(minutes=5 * n), n),
+                                    "查核社會救助資格", subject])
+
+
 def generate(n: int, out: Path, seed: int = 2024) -> dict:
     """Write exactly n log records and n register entries, n/1000 of each anomaly planted; return the manifest."""
     rng = random.Random(seed)
@@ -125,7 +143,7 @@ def generate(n: int, out: Path, seed: int = 2024) -> dict:
         logs.writerow(LOG_HEADER)
         register.writerow(REGISTER_HEADER)
         month = Month(rng, logs, register, users)
-        for _ in range(n - 5 * k):  # plus 5k logged and 5k registered below: exactly n of each
+        for _ in range(n - 7 * k):  # plus 7k logged and 7k registered below: exactly n of each
             month.pair(office_time(rng, rng.choice(days)), rng.randrange(users))
         for _ in range(k):
             month.pair(office_time(rng, rng.choice(days)), rng.randrange(users), entry=False)
@@ -136,6 +154,7 @@ def generate(n: int, out: Path, seed: int = 2024) -> dict:
             ghost = f"ghost{rng.randrange(99)}"  # an account nobody was ever granted
             month.pair(office_time(rng, rng.choice(days)), users + 1, log_account=ghost, querier=ghost)
             month.pair(office_time(rng, rng.choice(days)), rng.randrange(SCOPED_USERS), item="labor_inspection")
+            month.repeat(office_time(rng, rng.choice(days)), rng.randrange(users))
     expected = {"matched": n - 2 * k, **dict.fromkeys(PLANTED, k)}
     manifest = {"period": PERIOD, "n": n, "users": users, "scoped_users": SCOPED_USERS, "expected": expected}
     (out / "planted.json").write_text(json.dumps(manifest, indent=2))

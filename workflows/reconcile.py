@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, text
@@ -27,17 +29,20 @@ from workflows.models_records import ReconciliationRun
 from workflows.query_explanation import open_explanations
 from workflows.reconcile_context import Period, load_context
 from workflows.reconcile_sql import (
+    CANDIDATE_COUNT,
     ENTRY_TOTAL,
     FINDINGS,
     LOG_TOTAL,
     RESULT_COUNTS,
     candidates,
+    contested,
     entry_rows,
     log_rows,
     rest,
     result_rows,
     round_statements,
     round_tables,
+    uncontested,
 )
 
 CLASSES = ("matched", "logged_not_registered", "querier_mismatch", "registered_not_logged")
@@ -49,6 +54,7 @@ SQLITE_CACHE_KIB = -262144  # 256 MiB of page cache while reconciling
 SQLITE_MMAP_BYTES = 1 << 30
 PG_TEMP_BUFFERS = "1GB"
 TEMP_TABLES = ("rc_best_log", "rc_best_entry", "rc_entry", "rc_result", "rc_cand", "rc_cand_next", "rc_match",
+               "rc_cand_all", "rc_contested", "rc_best_entry_all", "rc_many_log", "rc_many_entry", "rc_round_log",
                "rc_log", "rc_alias", "rc_grant", "rc_scope", "rc_known", "rc_corrected")
 
 
@@ -104,9 +110,10 @@ def reconcile(session: Session, agency: Agency, period_label: str,
               "hi": period.end_ts + tol, "tol": tol, "span": tol + 86400, "f": False,
               "workdays": context.working_days or [-1], "offset": context.offset, "opens": context.opens,
               "closes": context.closes}
-    _match(session, params, is_pg)
-    _exec(session, result_rows(is_pg))
-    result = _count(session, agency, period, params, is_pg)
+    fast = _match(session, params, is_pg)
+    with _planner(session, is_pg, enable_nestloop="off"):
+        _exec(session, result_rows(is_pg, fast))
+    result = _count(session, agency, period, params, is_pg, fast)
     if persist:
         result.run_id = _persist(session, agency, period, tol, result, actor)
     _drop_temp(session)
@@ -156,8 +163,9 @@ def _drop_temp(session: Session) -> None:
         session.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
-def _match(session: Session, params: dict, is_pg: bool) -> None:
-    """Candidates, then rounds of mutual-best pairing until no candidate is left (each round pairs at least one)."""
+def _match(session: Session, params: dict, is_pg: bool) -> bool:
+    """Candidates, then rounds of mutual-best pairing until no candidate is left (each round pairs at least one);
+    whether no candidate was contested (no round ran)."""
     _run(session, log_rows(is_pg) + candidates(is_pg), params, is_pg, "rc_log", "rc_cand")
     if is_pg:  # hash joins: no index to maintain on a million inserted pairs
         _exec(session, "CREATE TEMP TABLE rc_match (log_id BIGINT NOT NULL, entry_id BIGINT NOT NULL, "
@@ -165,9 +173,11 @@ def _match(session: Session, params: dict, is_pg: bool) -> None:
     else:  # nested loops: INTEGER PRIMARY KEY is the rowid itself, one lookup per probe
         _exec(session, "CREATE TEMP TABLE rc_match (log_id INTEGER PRIMARY KEY, entry_id BIGINT NOT NULL, "
                        "other INTEGER NOT NULL, entry_ts BIGINT NOT NULL)")
-    _rounds(session, is_pg)
-    if not is_pg:  # for the anti-join of the month's entries
+    with _planner(session, is_pg, enable_nestloop="off"):
+        fast = _rounds(session, is_pg)
+    if not is_pg and not fast:  # for the anti-join of the contested entries
         _index_pairs_by_entry(session)
+    return fast
 
 
 def _index_pairs_by_entry(session: Session) -> None:
@@ -182,25 +192,67 @@ def _run(session: Session, statements: list[str], params: dict, is_pg: bool, *an
         _exec(session, f"ANALYZE {name}")
 
 
-def _rounds(session: Session, is_pg: bool) -> None:
-    remaining = session.execute(text("SELECT COUNT(*) FROM rc_cand")).scalar()
+def _rounds(session: Session, is_pg: bool) -> bool:
+    """The pairing rounds; whether none was needed: every log record and entry had at most one candidate (the
+    common case, and the fast path of the findings: each candidate is a pair, and a log record or entry is
+    unpaired exactly when it had none; SQLite keeps rc_best_entry, every entry with a candidate). Otherwise the
+    rounds run on the contested candidates alone (`contested`): the others are pairs already."""
+    remaining = session.execute(text(CANDIDATE_COUNT)).scalar()
     *best, pick = round_statements(is_pg)
+    _run(session, best, {}, is_pg)
+    if session.execute(text(uncontested(is_pg)), {"n": remaining}).scalar():
+        return True
+    with _planner(session, is_pg, enable_hashagg="off"):  # the rounds for the contested candidates only
+        _run(session, contested(is_pg), {}, is_pg, "rc_cand")
+    remaining = session.execute(text(CANDIDATE_COUNT)).scalar()
     for _ in range(MAX_ROUNDS):
-        if not remaining:
-            return
         _run(session, best, {}, is_pg)
-        paired = session.execute(text(pick)).rowcount
-        _run(session, [f"DROP TABLE {name}" for name in round_tables(is_pg)], {}, is_pg, "rc_match")
+        paired = _pick(session, pick, is_pg)
+        if is_pg:
+            _exec(session, "ANALYZE rc_match")
         if paired == remaining:  # every candidate was a pair: none is left
-            return
+            return False
+        _run(session, [f"DROP TABLE {name}" for name in round_tables(is_pg)], {}, is_pg)
         if not is_pg:  # for the next round's anti-join
             _index_pairs_by_entry(session)
         _run(session, rest(is_pg), {}, is_pg, "rc_cand_next")
         _run(session, ["DROP TABLE rc_cand", "ALTER TABLE rc_cand_next RENAME TO rc_cand"], {}, is_pg)
         remaining = session.execute(text("SELECT COUNT(*) FROM rc_cand")).scalar()
+        if not remaining:
+            return False
+    return False
 
 
-def _count(session: Session, agency: Agency, period: Period, params: dict, is_pg: bool) -> Reconciliation:
+def _pick(session: Session, pick: str, is_pg: bool) -> int:
+    """Run a round's pick; the number of pairs it made."""
+    with _planner(session, is_pg, enable_hashagg="off"):
+        return session.execute(text(pick)).rowcount
+
+
+@contextmanager
+def _planner(session: Session, is_pg: bool, **settings: str) -> Iterator[None]:
+    """PostgreSQL planner settings for the statements inside only (the caller's come back after them).
+
+    enable_hashagg off: a million candidates are grouped by sorting rather than hashing, cheaper here (and nearly
+    free by log, whose candidates the join wrote in log order). enable_nestloop off for the statements over the
+    temporary tables, which have no index: an anti-join estimated to leave a row or two would otherwise scan a
+    million pairs once per row it really leaves (minutes, not a second, when a thousand candidates are left)."""
+    if not is_pg:
+        yield
+        return
+    previous = {name: session.execute(text("SELECT current_setting(:name)"), {"name": name}).scalar()
+                for name in settings}
+    for name, value in settings.items():
+        session.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            session.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+
+
+def _count(session: Session, agency: Agency, period: Period, params: dict, is_pg: bool,
+           fast: bool) -> Reconciliation:
     counts = dict.fromkeys(FINDING_TYPES, 0)
     total = int(session.execute(text(LOG_TOTAL)).scalar())
     row = session.execute(text(RESULT_COUNTS)).one()
@@ -208,7 +260,8 @@ def _count(session: Session, agency: Agency, period: Period, params: dict, is_pg
         counts[key] = int(value or 0)
     counts["matched"] = total - counts["querier_mismatch"] - counts["logged_not_registered"]
     entries = int(session.execute(text(ENTRY_TOTAL), params).scalar())
-    session.execute(text(entry_rows(is_pg)), params)
+    with _planner(session, is_pg, enable_nestloop="off"):
+        session.execute(text(entry_rows(is_pg, fast)), params)
     counts["registered_not_logged"] = int(session.execute(text("SELECT COUNT(*) FROM rc_entry")).scalar())
     return Reconciliation(agency.code, period.label, counts, total, entries)
 

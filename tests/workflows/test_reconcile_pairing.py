@@ -156,6 +156,88 @@ def test_r3_4_pairing_equals_the_rules_on_a_crowded_month(db, seed):
             assert min(sum(f[0] == c for f in found) for c in classes) > 20
 
 
+def _sparse_month(session, agency: Agency, rng: random.Random, p0: int, p1: int, contested: str = "") -> None:
+    """Mostly one log record per entry, each the other's only candidate, with every one-sided case beside them:
+    records and entries with no counterpart (in the month, at its edges, outside it), records without a case
+    number paired by subject (their entry's case number matching no record), another querier, date-only,
+    withdrawn and corrected entries, blank subjects on the register. `contested`: one entry with two candidate
+    records ("entry"; "subject": both without a case number) or one record with two candidate entries ("log")
+    among them."""
+    def entry(n: int, case: str, subject: str, ts: int, **extra) -> RegisterEntry:
+        date_only = n % 4 == 0
+        start = ts - (ts + 8 * 3600) % 86400 if date_only else ts
+        row = RegisterEntry(agency_id=agency.id, case_number=case, querier=extra.get("querier", ACCOUNTS[n % 8]),
+                            queried_at=dt.datetime.fromtimestamp(start, TPE), date_only=date_only,
+                            window_start_ts=start, window_end_ts=start + 86399 if date_only else start,
+                            purpose="p", subject_id=subject, withdrawn=extra.get("withdrawn", False),
+                            source="file", fingerprint=f"f{n}")
+        session.add(row)
+        return row
+
+    old = []
+    for n in range(300):
+        ts = p0 - 86400 + rng.randrange(p1 - p0 + 2 * 86400) // 60 * 60
+        by_subject = n % 5 == 0
+        case, subject = ("" if by_subject else f"C{n}"), f"S{n}"
+        session.add(QueryLogRecord(agency_id=agency.id, queried_at=dt.datetime.fromtimestamp(ts, TPE), query_ts=ts,
+                                   account=ACCOUNTS[(n + (n % 7 == 0)) % 8], subject_id=subject,
+                                   query_item="social_assistance", case_number=case))
+        if n % 11 == 3:  # logged, not registered
+            continue
+        near = ts + rng.randrange(-3600, 3601)
+        row = entry(n, f"K{n}" if by_subject else case, "" if n % 3 == 1 and not by_subject else subject, near,
+                    withdrawn=n % 23 == 5)
+        if n % 17 == 2:
+            old.append(row)
+        if n == 1 and contested == "entry":
+            session.add(QueryLogRecord(agency_id=agency.id, queried_at=dt.datetime.fromtimestamp(ts + 600, TPE),
+                                       query_ts=ts + 600, account=ACCOUNTS[1], subject_id=subject,
+                                       query_item="social_assistance", case_number=case))
+        if n == 1 and contested == "log":
+            entry(1000, case, subject, ts + 600)
+        if n == 5 and contested == "subject":  # a second record without a case number for the same subject
+            session.add(QueryLogRecord(agency_id=agency.id, queried_at=dt.datetime.fromtimestamp(ts + 600, TPE),
+                                       query_ts=ts + 600, account=ACCOUNTS[2], subject_id=subject,
+                                       query_item="social_assistance", case_number=""))
+    for n in range(300, 340):  # registered, not logged: some in the month, some at its edges or outside
+        entry(n, f"C{n}", f"S{n}", p0 - 3 * 86400 + rng.randrange(p1 - p0 + 6 * 86400))
+    session.flush()
+    for n, row in enumerate(old):  # corrected: the correction takes the old entry's place
+        session.add(RegisterEntry(agency_id=agency.id, case_number=row.case_number, querier=row.querier,
+                                  queried_at=row.queried_at, date_only=row.date_only,
+                                  window_start_ts=row.window_start_ts, window_end_ts=row.window_end_ts,
+                                  purpose="corrected", subject_id=row.subject_id, withdrawn=False, source="web",
+                                  fingerprint=f"c{n}", corrects_id=row.id))
+
+
+@pytest.mark.clause("R3.4", "R6.6")
+@pytest.mark.parametrize("contested", ["", "entry", "subject", "log"])
+def test_r3_4_pairing_equals_the_rules_when_candidates_are_uncontested(db, contested):
+    """The common case (every candidate uncontested, no pairing round needed), and one contested entry or log
+    record among the uncontested ones (rounds needed after all)."""
+    reconcile_bench._organisation(db, {"users": 8, "scoped_users": 3})
+    period = parse_period("2024-06")
+    with db.transaction() as session:
+        agency = session.scalar(select(Agency).where(Agency.code == reconcile_bench.AGENCY))
+        _sparse_month(session, agency, random.Random(5), period.start_ts, period.end_ts, contested)
+    classes = ("logged_not_registered", "querier_mismatch", "registered_not_logged")
+    for hours in (24, 0):
+        with db.transaction() as session:
+            agency = session.scalar(select(Agency).where(Agency.code == reconcile_bench.AGENCY))
+            result = reconcile(session, agency, "2024-06", tolerance=dt.timedelta(hours=hours))
+            found = {tuple(row) for row in session.execute(
+                select(ReconciliationFinding.finding_type, ReconciliationFinding.log_record_id,
+                       ReconciliationFinding.register_entry_id)
+                .where(ReconciliationFinding.run_id == result.run_id,
+                       ReconciliationFinding.finding_type.in_(classes)))}
+            expected, rounds = _reference(session, agency, period, hours * 3600)
+        assert found == expected
+        assert rounds == 1  # one round pairs all: at most one candidate per record and entry, or one contest
+        if hours == 24:
+            assert {c: sum(f[0] == c for f in found) > 5 for c in classes} == dict.fromkeys(classes, True)
+            assert result.counts["matched"] > 150
+
+
 def _findings_of_crowded_month(db: Database, seed: int) -> tuple[list[tuple], dict[int, list]]:
     """Every finding row of the crowded month at three tolerances, and the log records (to show the ids agree)."""
     reconcile_bench._organisation(db, {"users": 8, "scoped_users": 3})
