@@ -128,6 +128,21 @@ def _reference(session, agency: Agency, period, tol: int) -> tuple[set[tuple], i
     return findings, rounds
 
 
+def _run_against_the_rules(db: Database, period, hours: int, classes: tuple[str, ...]):
+    """Reconcile the month at this tolerance: the run, its findings of these classes as (class, log id, entry id),
+    the plain statement of the rules' findings and how many rounds it took."""
+    with db.transaction() as session:
+        agency = session.scalar(select(Agency).where(Agency.code == reconcile_bench.AGENCY))
+        result = reconcile(session, agency, period.label, tolerance=dt.timedelta(hours=hours))
+        found = {tuple(row) for row in session.execute(
+            select(ReconciliationFinding.finding_type, ReconciliationFinding.log_record_id,
+                   ReconciliationFinding.register_entry_id)
+            .where(ReconciliationFinding.run_id == result.run_id,
+                   ReconciliationFinding.finding_type.in_(classes)))}
+        expected, rounds = _reference(session, agency, period, hours * 3600)
+    return result, found, expected, rounds
+
+
 @pytest.mark.clause("R3.4", "R6.6")
 @pytest.mark.parametrize("seed", [3, 8])
 def test_r3_4_pairing_equals_the_rules_on_a_crowded_month(db, seed):
@@ -138,15 +153,7 @@ def test_r3_4_pairing_equals_the_rules_on_a_crowded_month(db, seed):
         _crowded_month(session, agency, random.Random(seed), period.start_ts, period.end_ts)
     classes = ("logged_not_registered", "querier_mismatch", "registered_not_logged")
     for hours in (24, 2, 0):
-        with db.transaction() as session:
-            agency = session.scalar(select(Agency).where(Agency.code == reconcile_bench.AGENCY))
-            result = reconcile(session, agency, "2024-06", tolerance=dt.timedelta(hours=hours))
-            found = {tuple(row) for row in session.execute(
-                select(ReconciliationFinding.finding_type, ReconciliationFinding.log_record_id,
-                       ReconciliationFinding.register_entry_id)
-                .where(ReconciliationFinding.run_id == result.run_id,
-                       ReconciliationFinding.finding_type.in_(classes)))}
-            expected, rounds = _reference(session, agency, period, hours * 3600)
+        result, found, expected, rounds = _run_against_the_rules(db, period, hours, classes)
         assert found == expected
         assert {c: result.counts[c] for c in classes} == {c: sum(f[0] == c for f in expected) for c in classes}
         assert result.counts["matched"] == result.log_records - result.counts["logged_not_registered"] \
@@ -222,15 +229,7 @@ def test_r3_4_pairing_equals_the_rules_when_candidates_are_uncontested(db, conte
         _sparse_month(session, agency, random.Random(5), period.start_ts, period.end_ts, contested)
     classes = ("logged_not_registered", "querier_mismatch", "registered_not_logged")
     for hours in (24, 0):
-        with db.transaction() as session:
-            agency = session.scalar(select(Agency).where(Agency.code == reconcile_bench.AGENCY))
-            result = reconcile(session, agency, "2024-06", tolerance=dt.timedelta(hours=hours))
-            found = {tuple(row) for row in session.execute(
-                select(ReconciliationFinding.finding_type, ReconciliationFinding.log_record_id,
-                       ReconciliationFinding.register_entry_id)
-                .where(ReconciliationFinding.run_id == result.run_id,
-                       ReconciliationFinding.finding_type.in_(classes)))}
-            expected, rounds = _reference(session, agency, period, hours * 3600)
+        result, found, expected, rounds = _run_against_the_rules(db, period, hours, classes)
         assert found == expected
         assert rounds == 1  # one round pairs all: at most one candidate per record and entry, or one contest
         if hours == 24:
