@@ -33,6 +33,8 @@ class ProcessInstance(Base):
         # the index alone (0008d; it was (agency_id, status, id), 0008b)
         Index("ix_process_instance_agency_status_started", "agency_id", "status", "started_at", "id"),
         Index("ix_process_instance_next_due", "next_due_at"),
+        # Every instance newest first: a master-role holder's instance list reads its page as the first rows (0009b)
+        Index("ix_process_instance_started", "started_at", "id"),
         Index("ix_process_instance_started_by", "started_by_id"),
     )
 
