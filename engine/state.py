@@ -46,9 +46,9 @@ def new_workflow(version: ProcessVersion, script_engine) -> BpmnWorkflow:
 _LEVEL = 3
 
 
-def encode_state(state_text: str) -> bytes:
+def encode_state(workflow_json: str) -> bytes:
     """The stored form of a workflow's JSON (process_instance.state)."""
-    return zlib.compress(state_text.encode(), _LEVEL)
+    return zlib.compress(workflow_json.encode(), _LEVEL)
 
 
 def state_text(state: bytes) -> str:

@@ -27,14 +27,14 @@ def _convert(source: str, target: str, encode) -> None:
     """Copy every row's state from column `source` to `target` through `encode`, in id order, a batch at a time."""
     bind = op.get_bind()
     table = sa.table("process_instance", sa.column("id", sa.Integer), sa.column(source), sa.column(target))
+    write = table.update().where(table.c.id == sa.bindparam("row_id")).values({target: sa.bindparam("value")})
     last = 0
     while True:
         rows = bind.execute(sa.select(table.c.id, table.c[source]).where(table.c.id > last)
                             .order_by(table.c.id).limit(_BATCH)).all()
         if not rows:
             return
-        for row_id, value in rows:
-            bind.execute(table.update().where(table.c.id == row_id).values({target: encode(value)}))
+        bind.execute(write, [{"row_id": row_id, "value": encode(value)} for row_id, value in rows])  # one batch
         last = rows[-1][0]
 
 
