@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from engine.duties import allowed_pairs
@@ -42,8 +42,15 @@ class Target:
     assignee_id: int | None
 
 
+# Statements read on every completion, built once (a statement built per call costs more than running it).
+_MASTER_AGENCY = select(Agency.__table__.c.id).where(Agency.__table__.c.is_master.is_(True)).limit(1)
+_ROLES = RoleAssignment.__table__.c
+_ACTIVE_ROLES = select(_ROLES.agency_id, _ROLES.role).where(_ROLES.user_id == bindparam("user_id"),
+                                                           _ROLES.revoked_at.is_(None))
+
+
 def master_agency_id(session: Session) -> int | None:
-    return session.scalar(select(Agency.id).where(Agency.is_master.is_(True)).limit(1))
+    return session.scalar(_MASTER_AGENCY)
 
 
 def task_target(session: Session, instance: ProcessInstance, role: str | None) -> Target:
@@ -60,11 +67,7 @@ def task_target(session: Session, instance: ProcessInstance, role: str | None) -
 
 def active_roles(session: Session, user_id: int) -> set[tuple[int, str]]:
     """(agency id, role) pairs the user holds now."""
-    rows = session.execute(
-        select(RoleAssignment.agency_id, RoleAssignment.role)
-        .where(RoleAssignment.user_id == user_id, RoleAssignment.revoked_at.is_(None))
-    )
-    return {(a, r) for a, r in rows}
+    return {(a, r) for a, r in session.execute(_ACTIVE_ROLES, {"user_id": user_id})}
 
 
 def candidate_pairs(session: Session, user_id: int, held: set[tuple[int, str]] | None = None) -> set[tuple[int, str]]:

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ GENESIS = "0" * 64
 AUDIT_LOCK_KEY = 0x5745_4249  # "WEBI": the advisory lock id that serializes audit appends on PostgreSQL
 
 
-def _canonical(event: AuditEvent) -> bytes:
+def _canonical(event: AuditEvent | SimpleNamespace) -> bytes:
     fields = {
         "id": event.id, "at": event.at.isoformat(), "actor": event.actor, "action": event.action,
         "instance_id": event.instance_id, "task_id": event.task_id, "status_before": event.status_before,
@@ -34,41 +35,42 @@ def _canonical(event: AuditEvent) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-def event_hash(prev_hash: str, event: AuditEvent) -> str:
+def event_hash(prev_hash: str, event: AuditEvent | SimpleNamespace) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(event)).hexdigest()
 
 
 def record(session: Session, action: str, actor: str | None, instance_id: int | None = None,
            task_id: int | None = None, before: str | None = None, after: str | None = None,
-           **detail) -> AuditEvent:
+           **detail) -> SimpleNamespace | AuditEvent:
     """Append an audit event to the chain, in the current transaction (the event returned is for reading)."""
-    event = AuditEvent(at=clock.now().astimezone(dt.UTC), actor=actor, action=action,
-                       instance_id=instance_id, task_id=task_id, status_before=before, status_after=after,
-                       detail=json.loads(json.dumps(detail, default=str)))
+    fields = {"at": clock.now().astimezone(dt.UTC), "actor": actor, "action": action, "instance_id": instance_id,
+              "task_id": task_id, "status_before": before, "status_after": after,
+              "detail": json.loads(json.dumps(detail, default=str))}
     link = _next_link(session)
     if link is None:  # SQLite before the transaction's first write: the insert itself takes the write lock
+        event = AuditEvent(**fields)
         session.add(event)
         session.flush()  # the id (and the write lock) before reading the previous hash
         previous = session.scalar(select(AuditEvent.hash).where(AuditEvent.id < event.id)
                                   .order_by(AuditEvent.id.desc()).limit(1))
         event.prev_hash = previous or GENESIS
         event.hash = event_hash(event.prev_hash, event)
-    else:  # under the chain lock: the id and the previous hash are known; one Core INSERT, no ORM flush
-        event.id, event.prev_hash = link
+    else:  # under the chain lock: the id and the previous hash are known; one Core INSERT, no ORM object or flush
+        event = SimpleNamespace(id=link[0], prev_hash=link[1], **fields)
         event.hash = event_hash(event.prev_hash, event)
         if session.new:  # rows it may refer to (instance, task) go first, as a flush would order them
             session.flush()
-        session.execute(_INSERT, {column: getattr(event, column) for column in _COLUMNS})
+        session.execute(_INSERT, vars(event))
     session.info[_TAIL] = (_innermost_transaction(session), event.id, event.hash)
     return event
 
 
-_COLUMNS = ("id", "at", "actor", "action", "instance_id", "task_id", "status_before", "status_after", "detail",
-            "prev_hash", "hash")
 _INSERT = insert(AuditEvent.__table__)  # built once: parameters per execution, no statement building per event
 _TAIL = "audit_chain_tail"  # session.info: (transaction, id, hash) of the last event this transaction appended
 _PG_NEXT_ID = func.nextval(func.pg_get_serial_sequence("audit_event", "id"))
-_LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).scalar_subquery()
+_EVENTS = AuditEvent.__table__.c
+_LAST_HASH = select(_EVENTS.hash).order_by(_EVENTS.id.desc()).limit(1).scalar_subquery()
+_LAST_LINK = select(_EVENTS.id, _EVENTS.hash).order_by(_EVENTS.id.desc()).limit(1)
 
 
 def _innermost_transaction(session: Session):
@@ -104,7 +106,7 @@ def _link_from_database(session: Session) -> tuple[int, str] | None:
         return next_id, previous or GENESIS
     if not holds_write_lock(session):
         return None
-    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    last = session.execute(_LAST_LINK).first()
     # With the write lock held nobody else can insert: max(id) + 1 is the id SQLite itself would give.
     return (last.id + 1, last.hash or GENESIS) if last else (1, GENESIS)
 

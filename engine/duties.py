@@ -63,10 +63,14 @@ def _parsed(text: str) -> tuple[DutyRule, ...]:
     return parse_rules(text)
 
 
+_FILES = DeploymentFile.__table__.c
+_NEWEST_RULES = (select(_FILES.content).where(_FILES.filename == RULES_FILE)  # read on every completion: built once
+                 .order_by(_FILES.deployment_id.desc()).limit(1))
+
+
 def rules(session: Session) -> tuple[DutyRule, ...]:
     """The newest deployed rules (none deployed: none apply)."""
-    content = session.scalar(select(DeploymentFile.content).where(DeploymentFile.filename == RULES_FILE)
-                             .order_by(DeploymentFile.deployment_id.desc()).limit(1))
+    content = session.scalar(_NEWEST_RULES)
     return _parsed(content) if content else ()
 
 

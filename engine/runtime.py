@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -155,25 +155,24 @@ def advance(session: Session, instance: ProcessInstance, version: ProcessVersion
     The one way to move a loaded workflow on (start, completion, timer, message, resume, migration): the caller
     holds the instance lock and passes the instance status it found (`before`) so a change is audited.
     """
-    ready = None
+    ready, error = None, None
     try:
         ready = _run_engine(workflow)
-        instance.error_message = None
     except SpiffWorkflowException as exc:
-        instance.error_message = str(exc).split("\n")[0][:2000]
+        error = str(exc).split("\n")[0][:2000]
     ready = sync_human_tasks(session, instance, version, workflow, ready)
     threw = _drain_events(session, instance, workflow)
-    if instance.error_message:
-        instance.status = InstanceStatus.ERROR
+    saved = {"error_message": error}
+    if error:
+        saved["status"] = InstanceStatus.ERROR
     elif workflow.is_completed():
-        instance.status, instance.ended_at = InstanceStatus.COMPLETED, clock.now()
+        saved["status"], saved["ended_at"] = InstanceStatus.COMPLETED, clock.now()
     else:
-        instance.status = InstanceStatus.RUNNING if ready else InstanceStatus.WAITING
-    instance.state = dump_state(workflow)
+        saved["status"] = InstanceStatus.RUNNING if ready else InstanceStatus.WAITING
     waiting = workflow.waiting_events()  # one walk of the task tree for both
-    instance.next_due_at = _next_timer_due(waiting)
-    instance.waits_for = _waits_for(waiting)
-    instance.updated_at = clock.now()
+    saved.update(state=dump_state(workflow), next_due_at=_next_timer_due(waiting), waits_for=_waits_for(waiting),
+                 updated_at=clock.now())
+    _save_instance(session, instance, saved)
     if threw or instance.waits_for:  # a message to hand on, or one kept in the outbox may now find its receiver
         session.info[_DELIVER_AFTER_COMMIT] = True
     if instance.status.value != before:
@@ -181,6 +180,19 @@ def advance(session: Session, instance: ProcessInstance, version: ProcessVersion
         detail = {"error": instance.error_message} if instance.error_message else {}
         audit.record(session, f"instance_{instance.status.value}", who, instance.id, before=before,
                      after=instance.status.value, **detail)
+
+
+_INSTANCES = ProcessInstance.__table__
+_SAVE_INSTANCE = update(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id_"))
+
+
+def _save_instance(session: Session, instance: ProcessInstance, values: dict) -> None:
+    """Write the instance's columns that advance() sets in one Core UPDATE (built once; every completion saves),
+    and give the loaded object the same values as committed ones, so no ORM flush writes them again. Changes a
+    service task made to the object meanwhile are flushed before it, as the ORM would have ordered them."""
+    session.execute(_SAVE_INSTANCE, {"instance_id_": instance.id, **values})
+    for name, value in values.items():
+        set_committed_value(instance, name, value)
 
 
 def _start_agency(session: Session, user: User, agency_code: str | None) -> Agency:
@@ -306,6 +318,19 @@ def _locked_task(session: Session, task_id: int, user: User):
 
 
 _UPDATE_TASK = update(HumanTask.__table__).where(_TASKS.id == bindparam("task_id_"))
+# The acting user without the agency its mapping joins in (read when used), and a version as a read-only row:
+# statements built once, for every completion.
+_ACTOR = select(User).where(User.id == bindparam("user_id")).options(lazyload(User.agency))
+_VERSION = select(ProcessVersion.__table__).where(ProcessVersion.__table__.c.id == bindparam("version_id"))
+
+
+def _actor(session: Session, user_id: int) -> User | None:
+    return session.scalars(_ACTOR, {"user_id": user_id}).first()
+
+
+def _version_row(session: Session, version_id: int):
+    """A process version's columns as a read-only row (versions never change once deployed)."""
+    return session.execute(_VERSION, {"version_id": version_id}).one()
 
 
 def _update_task(session: Session, task_id: int, **values) -> None:
@@ -324,7 +349,7 @@ def complete_task(db: Database, task_id: int, user_id: int, data: dict | None,
     written: list = []
     try:
         with db.transaction() as session:
-            user = session.get(User, user_id)
+            user = _actor(session, user_id)
             instance, task = _locked_task(session, task_id, user)
             instance_id = instance.id
             check_may_complete(session, user, task, instance)
@@ -361,7 +386,7 @@ def _completion_errors(session: Session, instance: ProcessInstance, user: User, 
 def _complete_in_session(session: Session, instance: ProcessInstance, task, user: User,
                          data: dict) -> None:
     """Run the completed task on and save (the caller holds the lock and validated the data)."""
-    version = session.get(ProcessVersion, instance.process_version_id)
+    version = _version_row(session, instance.process_version_id)
     workflow = load_workflow(version, instance.state,
                              script_engine(HostContext(session, instance, user)))
     spiff_task = workflow.get_task_from_id(UUID(task.task_guid))

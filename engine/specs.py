@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.bundle import BundleError, ModelBundle, ModelFile, Problem
@@ -168,6 +168,9 @@ def load_form(session: Session, deployment_id: int, filename: str | None) -> dic
 
 _COMPILED_FORMS: dict[str, CompiledForm] = {}
 _MAX_COMPILED_FORMS = 512
+_FILES = DeploymentFile.__table__.c
+_FILE_HASH = (select(_FILES.id, _FILES.filename, _FILES.sha256)  # every completion with a form: built once
+              .where(_FILES.deployment_id == bindparam("deployment_id"), _FILES.filename == bindparam("filename")))
 
 
 def compiled_form(session: Session, deployment_id: int, filename: str | None) -> CompiledForm | None:
@@ -178,8 +181,9 @@ def compiled_form(session: Session, deployment_id: int, filename: str | None) ->
     """
     if not filename:
         return None
-    row = _find_file(session, deployment_id, filename, DeploymentFile.id, DeploymentFile.filename,
-                     DeploymentFile.sha256)
+    row = session.execute(_FILE_HASH, {"deployment_id": deployment_id, "filename": filename}).first()
+    row = row or _find_file(session, deployment_id, filename, DeploymentFile.id, DeploymentFile.filename,
+                            DeploymentFile.sha256)
     if row is None:
         return None
     form = _COMPILED_FORMS.get(row.sha256)

@@ -57,13 +57,19 @@ def state_text(state: bytes) -> str:
 
 
 def dump_state(workflow: BpmnWorkflow) -> bytes:
-    """Serialize the workflow without its spec (stored once per version), compressed."""
+    """Serialize the workflow without its spec (stored once per version), compressed.
+
+    The same steps as BpmnWorkflowConverter.to_dict minus converting the specs (a third of its time), then
+    what serialize_json does with the dictionary.
+    """
     registry = SERIALIZER.registry
-    registry._encoder_mode = True  # what serialize_json does, minus the spec
+    registry._encoder_mode = True
     try:
-        dct = SERIALIZER.to_dict(workflow)
-        dct.pop("spec")
-        dct.pop("subprocess_specs")
+        converter = _WORKFLOW_CONVERTER
+        dct = super(BpmnWorkflowConverter, converter).to_dict(workflow)  # WorkflowConverter's: the task tree
+        dct["subprocesses"] = converter.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = registry.convert(workflow.bpmn_events)
+        dct["typename"] = registry.typenames[workflow.__class__]
         dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
         return encode_state(json.dumps(dct, cls=SERIALIZER._encoder_cls, separators=(",", ":")))
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -49,10 +49,14 @@ def agency_user(session: Session, username: str | None, agency_id: int) -> User 
     return user if user is not None and user.agency_id == agency_id else None
 
 
+_ITEMS = AgencyBusinessItem.__table__.c
+_APPROVED_ITEMS = select(_ITEMS.item).where(_ITEMS.agency_id == bindparam("agency_id"),  # service tasks: built once
+                                            _ITEMS.withdrawn_at.is_(None))
+
+
 def agency_approved_items(session: Session, agency_id: int) -> list[str] | None:
     """The business items the master agency approved for the agency; None when none are recorded (any item)."""
-    items = session.scalars(select(AgencyBusinessItem.item).where(
-        AgencyBusinessItem.agency_id == agency_id, AgencyBusinessItem.withdrawn_at.is_(None))).all()
+    items = session.scalars(_APPROVED_ITEMS, {"agency_id": agency_id}).all()
     return sorted(set(items)) if items else None
 
 

@@ -6,7 +6,8 @@ an agency approved before the system went live, with no recorded items, accepts 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import lazyload
 
 from engine import audit, clock
 from engine.models import RoleAssignment, User
@@ -24,7 +25,7 @@ def record_account_application(call: ServiceCall) -> dict:
     """Service task `record_account_application`: file Form 1-2 with its outcome; grant the role (R5.3)."""
     ctx, data = call.context, call.data
     session, instance = ctx.session, ctx.instance
-    applicant = session.get(User, instance.started_by_id)
+    applicant = session.get(User, instance.started_by_id, options=[lazyload(User.agency)])
     outcome = data.get("outcome", "refused")
     reviewer = ctx.actor.username if ctx.actor and ctx.actor.id != applicant.id else None
     application = AccountApplication(
@@ -41,10 +42,18 @@ def record_account_application(call: ServiceCall) -> dict:
     return {"application_id": application.id, "outcome": outcome}
 
 
+_ROLES = RoleAssignment.__table__.c
+# Statements of the service tasks, built once (a statement built per call costs more than running it).
+_HOLDS_ROLE = select(_ROLES.id).where(_ROLES.user_id == bindparam("user_id"), _ROLES.agency_id == bindparam("agency_id"),
+                                     _ROLES.role == bindparam("role"), _ROLES.revoked_at.is_(None)).limit(1)
+_OTHER_UNIT_ADMIN = select(_ROLES.id).where(_ROLES.agency_id == bindparam("agency_id"), _ROLES.role == "unit_admin",
+                                            _ROLES.revoked_at.is_(None),
+                                            _ROLES.user_id != bindparam("applicant_id")).limit(1)
+
+
 def _grant_user_role(session, applicant: User, instance, reviewer: str | None) -> None:
-    held = any(r.role == "user" and r.agency_id == instance.agency_id and r.revoked_at is None
-               for r in session.query(RoleAssignment).filter_by(user_id=applicant.id))
-    if not held:
+    held = session.scalar(_HOLDS_ROLE, {"user_id": applicant.id, "agency_id": instance.agency_id, "role": "user"})
+    if held is None:
         session.add(RoleAssignment(user_id=applicant.id, agency_id=instance.agency_id, role="user",
                                    granted_at=clock.now(), granted_by=reviewer, source_instance_id=instance.id))
     audit.record(session, "role_granted", reviewer, instance.id, role="user", user=applicant.username,
@@ -55,9 +64,8 @@ def screen_account_application(call: ServiceCall) -> dict:
     """Service task `screen_account_application`: is there a unit supervisor to confirm, and the agency's scope."""
     ctx, data = call.context, call.data
     agency_id, applicant_id = ctx.instance.agency_id, ctx.instance.started_by_id
-    unit_admin = ctx.session.scalar(select(RoleAssignment.id).where(
-        RoleAssignment.agency_id == agency_id, RoleAssignment.role == "unit_admin",
-        RoleAssignment.revoked_at.is_(None), RoleAssignment.user_id != applicant_id).limit(1))
+    unit_admin = ctx.session.scalar(_OTHER_UNIT_ADMIN, {"agency_id": agency_id,  # no starter: anyone counts
+                                                        "applicant_id": -1 if applicant_id is None else applicant_id})
     agency_items = agency_approved_items(ctx.session, agency_id)
     return {"unit_admin_present": unit_admin is not None, "agency_items": agency_items,
             "outside_agency_scope": outside(data.get("business_items") or [], agency_items)}
