@@ -44,8 +44,9 @@ def record_account_application(call: ServiceCall) -> dict:
 
 _ROLES = RoleAssignment.__table__.c
 # Statements of the service tasks, built once (a statement built per call costs more than running it).
-_HOLDS_ROLE = select(_ROLES.id).where(_ROLES.user_id == bindparam("user_id"), _ROLES.agency_id == bindparam("agency_id"),
-                                     _ROLES.role == bindparam("role"), _ROLES.revoked_at.is_(None)).limit(1)
+_HOLDS_ROLE = select(_ROLES.id).where(_ROLES.user_id == bindparam("user_id"),
+                                     _ROLES.agency_id == bindparam("agency_id"), _ROLES.role == bindparam("role"),
+                                     _ROLES.revoked_at.is_(None)).limit(1)
 _OTHER_UNIT_ADMIN = select(_ROLES.id).where(_ROLES.agency_id == bindparam("agency_id"), _ROLES.role == "unit_admin",
                                             _ROLES.revoked_at.is_(None),
                                             _ROLES.user_id != bindparam("applicant_id")).limit(1)
