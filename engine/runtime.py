@@ -109,6 +109,17 @@ def _run_engine(workflow: BpmnWorkflow) -> list | None:
     return None
 
 
+def _error_text(exc: SpiffWorkflowException) -> str:
+    """What the instance shows for a failed step: the element (and script line) where known, then the error."""
+    task = getattr(exc, "task", None)
+    spec = getattr(task, "task_spec", None)
+    where = (getattr(spec, "bpmn_id", None) or getattr(spec, "name", "")) if spec is not None else ""
+    line = getattr(exc, "line_number", 0) or 0
+    where = f"{where} line {line}" if where and line else where
+    text = str(exc).split("\n")[0]
+    return (f"{where}: {text}" if where and not text.startswith(where) else text)[:2000]
+
+
 def _next_timer_due(waiting: list) -> dt.datetime | None:
     """The earliest due time of the waiting timers among the workflow's waiting events (what the scheduler wakes
     it for)."""
@@ -159,7 +170,7 @@ def advance(session: Session, instance: ProcessInstance, version: ProcessVersion
     try:
         ready = _run_engine(workflow)
     except SpiffWorkflowException as exc:
-        error = str(exc).split("\n")[0][:2000]
+        error = _error_text(exc)
     ready = sync_human_tasks(session, instance, version, workflow, ready)
     threw = _drain_events(session, instance, workflow)
     saved = {"error_message": error}

@@ -1,17 +1,27 @@
-"""Restricted script environment: whitelisted builtins, named helpers, registered service tasks.
+"""Restricted script environment: whitelisted builtins, named helpers, registered service tasks, a time limit.
 
 SpiffWorkflow's default environment `exec`s scripts with full builtins (`import os` works). Here every
 script and condition is checked before it runs: no imports, no dunder names or attributes, and only the
 builtins below. Regulation code registers helper functions and service-task handlers by name.
+
+A script or condition runs for at most WEBIR_SCRIPT_TIME_LIMIT seconds (default 5): one that loops for ever
+would otherwise hold its instance's lock (on SQLite the database's write lock) for ever. Past the limit it is
+stopped between two of its lines and the instance goes to `error` naming the element, as any failing script
+does; the transaction's other work is kept. A single long operation inside one line (a huge power, say) is
+not interrupted until it returns.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import datetime as dt
 import functools
 import json
+import os
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +39,53 @@ BASE_HELPERS: dict[str, Any] = {"datetime": dt.datetime, "timedelta": dt.timedel
 
 class ScriptRejected(ValueError):
     """A script or expression uses something the restricted environment does not allow."""
+
+
+class ScriptTimeout(RuntimeError):
+    """A script or expression ran past the time limit and was stopped."""
+
+
+def script_time_limit() -> float:
+    """Seconds a script or condition may run (WEBIR_SCRIPT_TIME_LIMIT; 0 turns the limit off)."""
+    try:
+        return max(float(os.environ.get("WEBIR_SCRIPT_TIME_LIMIT", "5")), 0.0)
+    except ValueError:
+        return 5.0
+
+
+SCRIPT_FILENAME = "<string>"  # what exec/eval name the code of a script or condition
+
+
+@contextlib.contextmanager
+def time_limited(limit: float):
+    """Stop the scripts run inside after `limit` seconds: a trace function checks the clock every 1,000
+    bytecode instructions of the script's own code (a loop on one line, `while True: pass`, makes no line events;
+    helpers it calls are not traced). Left alone under a debugger or coverage tool that traces already (it would
+    lose its trace function), or when the limit is 0."""
+    if not limit or sys.gettrace() is not None:
+        yield
+        return
+    deadline, steps = time.monotonic() + limit, [0]
+
+    def on_step(_frame, event, _arg):
+        if event == "opcode":
+            steps[0] += 1
+            if steps[0] % 1000 == 0 and time.monotonic() > deadline:
+                raise ScriptTimeout(f"腳本執行超過 {limit:g} 秒，已停止 The script ran longer than {limit:g} s "
+                                    f"and was stopped (WEBIR_SCRIPT_TIME_LIMIT)")
+        return on_step
+
+    def on_call(frame, _event, _arg):
+        if frame.f_code.co_filename != SCRIPT_FILENAME:
+            return None
+        frame.f_trace_opcodes = True
+        return on_step
+
+    sys.settrace(on_call)
+    try:
+        yield
+    finally:
+        sys.settrace(None)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -94,11 +151,13 @@ class RestrictedEnvironment(TaskDataEnvironment):
 
     def evaluate(self, expression, context, external_context=None):
         check_source(expression.strip(), "eval")
-        return super().evaluate(expression.strip(), context, external_context)
+        with time_limited(script_time_limit()):
+            return super().evaluate(expression.strip(), context, external_context)
 
     def execute(self, script, context, external_context=None):
         check_source(script)
-        return super().execute(script, context, external_context)
+        with time_limited(script_time_limit()):
+            return super().execute(script, context, external_context)
 
     def call_service(self, context, operation_name=None, operation_params=None, **_kwargs):
         handler = self.registry.services.get(operation_name)
