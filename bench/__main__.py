@@ -8,7 +8,8 @@
 `python -m bench http --pg URL`: the REST API under gunicorn with concurrent clients (bench/http_bench.py).
 `python -m bench all --pg URL`: the five measurements of issue 10 in one run, with a targets table (bench/all.py).
 `python -m bench state-size [--pg URL]`: instance state sizes per process after a simulated year (bench/state_size.py).
-Prints a markdown table with medians, p95 and the engine/limit ratio.
+Prints a markdown table with medians, p95 and the engine/limit ratio. The measures take turns, in ten rounds of
+n/10 applications each, so a shared machine's changing speed weighs on all of them alike.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser  # noq
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from bench.runtime_bench import STEPS, run  # noqa: E402
+from bench.runtime_bench import STEPS, _prepare, applications  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.scripts import ScriptRegistry, script_engine  # noqa: E402
 
@@ -70,6 +71,29 @@ def _limit(n: int, spec_in_json: bool) -> list[float]:
             workflow.do_engine_steps()
             state = serializer.serialize_json(workflow)
             samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def side_by_side(n: int, pg: str | None, rounds: int = 10) -> dict[str, list[float]]:
+    """ms per task completion of the limit (spec restored once; spec inside the JSON) and of the engine on SQLite
+    (and PostgreSQL), for n applications each, measured in `rounds` interleaved blocks: on a machine whose speed
+    drifts (a shared virtual machine) every measure is slowed alike, so the ratios hold."""
+    per = max(1, n // rounds)
+    samples: dict[str, list[float]] = {"limit": [], "limit_json": [], "sqlite": [], "postgresql": []}
+    with tempfile.TemporaryDirectory() as folder:
+        databases = {"sqlite": Database(f"sqlite:///{folder}/bench.sqlite3")}
+        if pg:
+            databases["postgresql"] = Database(pg)
+        users = {name: _prepare(db) for name, db in databases.items()}
+        try:
+            for _ in range(rounds):
+                samples["limit"] += _limit(per, False)
+                samples["limit_json"] += _limit(per, True)
+                for name, db in databases.items():
+                    samples[name] += applications(db, users[name], per)["complete"]
+        finally:
+            for db in databases.values():
+                db.dispose()
     return samples
 
 
@@ -121,17 +145,19 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}")
-    limit_json, limit_cached = _limit(args.n, True), _limit(args.n, False)
-    limit = statistics.median(limit_cached)
+    print_side_by_side(side_by_side(args.n, args.pg))
+
+
+def print_side_by_side(samples: dict[str, list[float]]) -> dict[str, float]:
+    """The table of side_by_side's samples; returns the medians."""
+    limit = statistics.median(samples["limit"])
     print("| what | task completions | median ms | p95 ms | vs limit |\n|---|---|---|---|---|")
-    print(_row("pure SpiffWorkflow, spec restored once (the limit)", limit_cached, None))
-    print(_row("pure SpiffWorkflow, spec inside the JSON", limit_json, limit))
-    with tempfile.TemporaryDirectory() as folder:
-        times = run(Database(f"sqlite:///{folder}/bench.sqlite3"), args.n)
-        print(_row("engine on SQLite", times["complete"], limit))
-    if args.pg:
-        times = run(Database(args.pg), args.n)
-        print(_row("engine on PostgreSQL", times["complete"], limit))
+    print(_row("pure SpiffWorkflow, spec restored once (the limit)", samples["limit"], None))
+    print(_row("pure SpiffWorkflow, spec inside the JSON", samples["limit_json"], limit))
+    print(_row("engine on SQLite", samples["sqlite"], limit))
+    if samples["postgresql"]:
+        print(_row("engine on PostgreSQL", samples["postgresql"], limit))
+    return {name: statistics.median(values) for name, values in samples.items() if values}
 
 
 if __name__ == "__main__":

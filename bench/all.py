@@ -72,23 +72,10 @@ def _pg_version(url: str) -> str:
 
 def limit_and_engine(pg: str, n: int) -> dict[str, float]:
     """Parts 1 and 2: median ms per completion of the limit and of the engine on both databases."""
-    from bench.__main__ import _limit, _row
-    from bench.runtime_bench import run
-    from engine.db import Database
+    from bench.__main__ import print_side_by_side, side_by_side
 
-    limit_json, limit_cached = _limit(n, True), _limit(n, False)
-    limit = statistics.median(limit_cached)
-    print("| what | task completions | median ms | p95 ms | vs limit |\n|---|---|---|---|---|")
-    print(_row("pure SpiffWorkflow, spec restored once (the limit)", limit_cached, None))
-    print(_row("pure SpiffWorkflow, spec inside the JSON", limit_json, limit))
-    medians = {"limit": limit}
-    with tempfile.TemporaryDirectory() as folder:
-        times = run(Database(f"sqlite:///{folder}/bench.sqlite3"), n)["complete"]
-        print(_row("engine on SQLite", times, limit), flush=True)
-        medians["sqlite"] = statistics.median(times)
-    times = run(Database(pg), n)["complete"]
-    print(_row("engine on PostgreSQL", times, limit), flush=True)
-    medians["postgresql"] = statistics.median(times)
+    medians = print_side_by_side(side_by_side(n, pg))
+    sys.stdout.flush()
     return medians
 
 

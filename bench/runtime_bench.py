@@ -59,7 +59,11 @@ def _timed(samples: list[float], func, *args):
 
 def run(db: Database, n: int) -> dict[str, list[float]]:
     """Start n applications and complete every step of each; milliseconds per operation."""
-    users = _prepare(db)
+    return applications(db, _prepare(db), n)
+
+
+def applications(db: Database, users: dict[str, int], n: int) -> dict[str, list[float]]:
+    """Start n applications on a prepared database and complete every step of each; ms per operation."""
     times: dict[str, list[float]] = {"start": [], "complete": []}
     for _ in range(n):
         iid = _timed(times["start"], runtime.start_instance, db, "user_account_application", users["dsw.staff"])
