@@ -41,8 +41,9 @@ lint: setup-dev
 	$(BIN)/ruff check engine workflows web tests
 	$(BIN)/lint-imports
 
+# Two workers (pytest-xdist), one per core; each has PostgreSQL databases of its own (tests/conftest.py).
 test: setup-dev chromium lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # Screenshots of the main pages into docs/screenshots/ (the browser tests take them); CJK fonts are needed only
 # here, so Chinese does not render as boxes in the images.

@@ -7,7 +7,7 @@ import os
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 
 import workflows  # noqa: F401  (registers roles and service tasks)
 from engine.db import Base, Database
@@ -16,13 +16,39 @@ from workflows import bundled, demo, org
 
 # Cheap password hashing in tests only (the demo organisation is rebuilt for every test).
 org._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-PG_URL = os.environ.get("WEBIR_TEST_DATABASE_URL")
+BASE_PG_URL = os.environ.get("WEBIR_TEST_DATABASE_URL")
+# Under `pytest -n` (pytest-xdist) each worker (gw0, gw1...) runs on databases of its own: `test` -> `test_gw0`.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def worker_database_url(url: str | None, suffix: str = "") -> str | None:
+    """The database of this test worker for a test database URL (created when missing), plus a suffix."""
+    if not url:
+        return None
+    mine = url + (f"_{WORKER}" if WORKER else "") + suffix
+    if mine != url:
+        _create_pg_database(mine)
+    return mine
+
+
+def _create_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    maintenance = create_engine(BASE_PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with maintenance.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        maintenance.dispose()
+
+
+PG_URL = worker_database_url(BASE_PG_URL)
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 _pg_database: Database | None = None
 
 
 def _postgres() -> Database:
-    """One PostgreSQL schema for the run, emptied before each test."""
+    """One PostgreSQL database per test worker, emptied before each test."""
     global _pg_database
     if _pg_database is None:
         _pg_database = Database(PG_URL)

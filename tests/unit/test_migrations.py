@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import BASE_PG_URL, worker_database_url
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 import workflows.models  # noqa: F401
 from engine import runtime
@@ -19,21 +19,10 @@ from engine.state import state_text
 from web.cli import REPO_ROOT, upgrade_schema
 from workflows import bundled, demo
 
-PG_URL = os.environ.get("WEBIR_TEST_DATABASE_URL")
-# The migration test uses a database of its own, named after the test database (`test` -> `test_migrations`),
-# so it never disturbs the shared test schema nor another run's migration test.
-PG_MIGRATION_URL = PG_URL + "_migrations" if PG_URL else None
-
-
-def _create_pg_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    maintenance = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with maintenance.connect() as conn:
-            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        maintenance.dispose()
+# The migration test uses a database of its own, named after the worker's test database (`test` ->
+# `test_migrations`, `test_gw0_migrations`), so it never disturbs a test schema nor another worker's or run's
+# migration test.
+PG_MIGRATION_URL = worker_database_url(BASE_PG_URL, "_migrations")
 
 
 def _reset(database: Database) -> None:
@@ -42,12 +31,10 @@ def _reset(database: Database) -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
-@pytest.fixture(params=["sqlite"] + (["postgresql"] if PG_URL else []))
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if PG_MIGRATION_URL else []))
 def empty_db(request, tmp_path):
     """An empty database of its own, without any schema (PostgreSQL: emptied before and after)."""
     postgres = request.param == "postgresql"
-    if postgres:
-        _create_pg_database(PG_MIGRATION_URL)
     database = Database(PG_MIGRATION_URL if postgres else f"sqlite:///{tmp_path / 'm.sqlite3'}")
     if postgres:
         _reset(database)
