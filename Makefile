@@ -6,15 +6,16 @@ export WEBIR_INSTANCE_PATH ?= $(CURDIR)/instance
 
 .PHONY: run test lint setup setup-dev chromium screenshots bench clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+# The venv counts as made once it has pip: one left without it by an interrupted first run is made again.
+$(BIN)/pip:
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml | $(BIN)/pip
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
