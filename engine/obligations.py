@@ -28,11 +28,15 @@ def _parsed(text: str) -> Definitions:
     return parse_definitions(text)
 
 
+_FILES = DeploymentFile.__table__.c
+_NEWEST_DEFINITIONS = (select(_FILES.content).where(_FILES.filename == DEFINITIONS_FILE)  # every inbox page: built once
+                       .order_by(_FILES.deployment_id.desc()).limit(1))
+
+
 def definitions(session: Session) -> Definitions:
     """The newest deployed obligations file (none deployed: no obligations)."""
-    row = session.scalar(select(DeploymentFile).where(DeploymentFile.filename == DEFINITIONS_FILE)
-                         .order_by(DeploymentFile.deployment_id.desc()).limit(1))
-    return _parsed(row.content) if row else Definitions()
+    content = session.scalar(_NEWEST_DEFINITIONS)
+    return _parsed(content) if content else Definitions()
 
 
 def approved_agencies(session: Session) -> list[Agency]:

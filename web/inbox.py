@@ -18,6 +18,7 @@ from engine.task_priority import NAMES as PRIORITY_NAMES
 from engine.task_priority import PRIORITIES
 from web.current_user import me
 from web.extensions import get_db
+from web.i18n import bi_text
 from web.inbox_queries import (
     ORDERS,
     PER_PAGE,
@@ -115,6 +116,7 @@ def index():
     return render_template("inbox/index.html", rows=rows, counts=counts, spec=spec, pages=pages,
                            tab_labels=TAB_LABELS, processes=processes, query_args=query_args,
                            here=request.full_path.rstrip("?"), saved_filters=saved, priority_labels=PRIORITY_LABELS,
+                           priority_texts={key: bi_text(*label) for key, label in PRIORITY_LABELS.items()},
                            may_register=may_register)
 
 

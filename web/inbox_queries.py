@@ -353,16 +353,20 @@ def inbox_view(session: Session, user: User, spec: InboxQuery) -> tuple[dict[str
     return tab_counts(session, user, spec), rows
 
 
+def _newest_versions() -> Select:
+    versions = ProcessVersion.__table__.c
+    newest = (select(versions.process_id, func.max(versions.deployment_id).label("dep"))
+              .group_by(versions.process_id).subquery())
+    return (select(versions.process_id, versions.name, versions.deployment_id, versions.is_executable)
+            .join(newest, and_(versions.process_id == newest.c.process_id, versions.deployment_id == newest.c.dep))
+            .order_by(versions.process_id))
+
+
+_NEWEST_VERSIONS = _newest_versions()  # every inbox page lists them: built once
+
+
 def process_catalogue(session: Session) -> list[dict]:
     """The newest version of every deployed process: id, name, version, executable (never the stored spec,
     which is large and not needed to list processes)."""
-    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.deployment_id).label("dep"))
-              .group_by(ProcessVersion.process_id).subquery())
-    rows = session.execute(
-        select(ProcessVersion.process_id, ProcessVersion.name, ProcessVersion.deployment_id,
-               ProcessVersion.is_executable)
-        .join(newest, and_(ProcessVersion.process_id == newest.c.process_id,
-                           ProcessVersion.deployment_id == newest.c.dep))
-        .order_by(ProcessVersion.process_id))
     return [{"process_id": pid, "name": name or pid, "version": version, "is_executable": bool(executable)}
-            for pid, name, version, executable in rows]
+            for pid, name, version, executable in session.execute(_NEWEST_VERSIONS)]
