@@ -12,10 +12,9 @@ import functools
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import DeploymentFile
+from engine.deployed_files import newest_content
 
 RULES_FILE = "separation_of_duties.json"
 
@@ -63,14 +62,9 @@ def _parsed(text: str) -> tuple[DutyRule, ...]:
     return parse_rules(text)
 
 
-_FILES = DeploymentFile.__table__.c
-_NEWEST_RULES = (select(_FILES.content).where(_FILES.filename == RULES_FILE)  # read on every completion: built once
-                 .order_by(_FILES.deployment_id.desc()).limit(1))
-
-
 def rules(session: Session) -> tuple[DutyRule, ...]:
     """The newest deployed rules (none deployed: none apply)."""
-    content = session.scalar(_NEWEST_RULES)
+    content = newest_content(session, RULES_FILE)
     return _parsed(content) if content else ()
 
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from engine import audit, clock
 from engine.calendar import add_months, add_working_days, end_of_day, local_date
 from engine.db import Database
-from engine.models import Agency, DeploymentFile, InstanceStatus, ObligationPeriod, ProcessInstance
+from engine.deployed_files import newest_content
+from engine.models import Agency, InstanceStatus, ObligationPeriod, ProcessInstance
 from engine.obligation_defs import DEFINITIONS_FILE, Definitions, Obligation, Period, parse_definitions
 from engine.runtime import SYSTEM_ACTOR, start_in_session
 from engine.specs import latest_version
@@ -28,14 +29,9 @@ def _parsed(text: str) -> Definitions:
     return parse_definitions(text)
 
 
-_FILES = DeploymentFile.__table__.c
-_NEWEST_DEFINITIONS = (select(_FILES.content).where(_FILES.filename == DEFINITIONS_FILE)  # every inbox page: built once
-                       .order_by(_FILES.deployment_id.desc()).limit(1))
-
-
 def definitions(session: Session) -> Definitions:
     """The newest deployed obligations file (none deployed: no obligations)."""
-    content = session.scalar(_NEWEST_DEFINITIONS)
+    content = newest_content(session, DEFINITIONS_FILE)
     return _parsed(content) if content else Definitions()
 
 

@@ -166,12 +166,12 @@ def advance(session: Session, instance: ProcessInstance, version: ProcessVersion
     The one way to move a loaded workflow on (start, completion, timer, message, resume, migration): the caller
     holds the instance lock and passes the instance status it found (`before`) so a change is audited.
     """
-    ready, error = None, None
+    ready_tasks, error = None, None
     try:
-        ready = _run_engine(workflow)
+        ready_tasks = _run_engine(workflow)
     except SpiffWorkflowException as exc:
         error = _error_text(exc)
-    ready = sync_human_tasks(session, instance, version, workflow, ready)
+    ready = sync_human_tasks(session, instance, version, workflow, ready_tasks)
     threw = _drain_events(session, instance, workflow)
     saved = {"error_message": error}
     if error:

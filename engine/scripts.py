@@ -6,9 +6,9 @@ builtins below. Regulation code registers helper functions and service-task hand
 
 A script or condition runs for at most WEBIR_SCRIPT_TIME_LIMIT seconds (default 5): one that loops for ever
 would otherwise hold its instance's lock (on SQLite the database's write lock) for ever. Past the limit it is
-stopped between two of its lines and the instance goes to `error` naming the element, as any failing script
-does; the transaction's other work is kept. A single long operation inside one line (a huge power, say) is
-not interrupted until it returns.
+stopped between two of its bytecode instructions and the instance goes to `error` naming the element, as any
+failing script does; the transaction's other work is kept. A single long operation inside one instruction (a
+huge power, say) is not interrupted until it returns.
 """
 
 from __future__ import annotations

@@ -146,8 +146,11 @@ def _find_file(session: Session, deployment_id: int, filename: str, *columns):
     of_deployment = of_deployment.where(DeploymentFile.deployment_id == deployment_id)
     run = session.execute if columns else session.scalars
     exact = run(of_deployment.where(DeploymentFile.filename == filename)).first()
-    if exact is not None:
-        return exact
+    return exact if exact is not None else _by_base_name(run, of_deployment, filename)
+
+
+def _by_base_name(run, of_deployment, filename: str):
+    """The deployment's file whose base name is the given name's (models drawn elsewhere name bare files)."""
     base = filename.rsplit("/", 1)[-1]
     candidates = run(of_deployment.where(DeploymentFile.filename.endswith(base, autoescape=True)))
     return next((row for row in candidates if row.filename.rsplit("/", 1)[-1] == base), None)
@@ -169,7 +172,8 @@ def load_form(session: Session, deployment_id: int, filename: str | None) -> dic
 _COMPILED_FORMS: dict[str, CompiledForm] = {}
 _MAX_COMPILED_FORMS = 512
 _FILES = DeploymentFile.__table__.c
-_FILE_HASH = (select(_FILES.id, _FILES.filename, _FILES.sha256)  # every completion with a form: built once
+_FILE_HASH_COLUMNS = (_FILES.id, _FILES.filename, _FILES.sha256)
+_FILE_HASH = (select(*_FILE_HASH_COLUMNS)  # every completion with a form: built once
               .where(_FILES.deployment_id == bindparam("deployment_id"), _FILES.filename == bindparam("filename")))
 
 
@@ -182,8 +186,9 @@ def compiled_form(session: Session, deployment_id: int, filename: str | None) ->
     if not filename:
         return None
     row = session.execute(_FILE_HASH, {"deployment_id": deployment_id, "filename": filename}).first()
-    row = row or _find_file(session, deployment_id, filename, DeploymentFile.id, DeploymentFile.filename,
-                            DeploymentFile.sha256)
+    if row is None:
+        of_deployment = select(*_FILE_HASH_COLUMNS).where(_FILES.deployment_id == deployment_id)
+        row = _by_base_name(session.execute, of_deployment, filename)
     if row is None:
         return None
     form = _COMPILED_FORMS.get(row.sha256)

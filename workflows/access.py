@@ -23,15 +23,19 @@ def today() -> dt.date:
     return local_date(clock.now())
 
 
+_ROLES = RoleAssignment.__table__.c
+_HOLDS_NOW = select(_ROLES.id).where(_ROLES.user_id == bindparam("user_id"),  # service tasks ask it: built once
+                                    _ROLES.agency_id == bindparam("agency_id"), _ROLES.role == bindparam("role"),
+                                    _ROLES.revoked_at.is_(None)).limit(1)
+
+
 def holds_role(session: Session, user_id: int, agency_id: int, role: str, at: dt.datetime | None = None) -> bool:
     """Whether the user held the role in the agency at `at` (default: now), from the kept assignment history."""
-    query = select(RoleAssignment.id).where(RoleAssignment.user_id == user_id, RoleAssignment.agency_id == agency_id,
-                                            RoleAssignment.role == role)
     if at is None:
-        query = query.where(RoleAssignment.revoked_at.is_(None))
-    else:
-        query = query.where(RoleAssignment.granted_at <= at,
-                            or_(RoleAssignment.revoked_at.is_(None), RoleAssignment.revoked_at > at))
+        return session.scalar(_HOLDS_NOW, {"user_id": user_id, "agency_id": agency_id, "role": role}) is not None
+    query = select(RoleAssignment.id).where(RoleAssignment.user_id == user_id, RoleAssignment.agency_id == agency_id,
+                                            RoleAssignment.role == role, RoleAssignment.granted_at <= at,
+                                            or_(RoleAssignment.revoked_at.is_(None), RoleAssignment.revoked_at > at))
     return session.scalar(query.limit(1)) is not None
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import lazyload
 from engine import audit, clock
 from engine.models import RoleAssignment, User
 from engine.scripts import REGISTRY, ServiceCall
-from workflows.access import agency_approved_items, outside
+from workflows.access import agency_approved_items, holds_role, outside
 from workflows.models import AccountApplication
 
 PROCESS_ID = "user_account_application"
@@ -43,18 +43,14 @@ def record_account_application(call: ServiceCall) -> dict:
 
 
 _ROLES = RoleAssignment.__table__.c
-# Statements of the service tasks, built once (a statement built per call costs more than running it).
-_HOLDS_ROLE = select(_ROLES.id).where(_ROLES.user_id == bindparam("user_id"),
-                                     _ROLES.agency_id == bindparam("agency_id"), _ROLES.role == bindparam("role"),
-                                     _ROLES.revoked_at.is_(None)).limit(1)
+# Built once (a statement built per call costs more than running it).
 _OTHER_UNIT_ADMIN = select(_ROLES.id).where(_ROLES.agency_id == bindparam("agency_id"), _ROLES.role == "unit_admin",
                                             _ROLES.revoked_at.is_(None),
                                             _ROLES.user_id != bindparam("applicant_id")).limit(1)
 
 
 def _grant_user_role(session, applicant: User, instance, reviewer: str | None) -> None:
-    held = session.scalar(_HOLDS_ROLE, {"user_id": applicant.id, "agency_id": instance.agency_id, "role": "user"})
-    if held is None:
+    if not holds_role(session, applicant.id, instance.agency_id, "user"):
         session.add(RoleAssignment(user_id=applicant.id, agency_id=instance.agency_id, role="user",
                                    granted_at=clock.now(), granted_by=reviewer, source_instance_id=instance.id))
     audit.record(session, "role_granted", reviewer, instance.id, role="user", user=applicant.username,
